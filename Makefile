@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rasync - kernel/async.c as an out-of-tree Rust-for-Linux module.
+#
+# `make` builds the modules against KDIR (default: the cached guest kernel that
+# scripts/build-kernel builds under $RASYNC_CACHE, ~/.cache/rasync by default).
+# `make run` boots that kernel and shows rasync at work; `make check` runs the tests.
+
+LLVM ?= -19
+export RUST_LIB_SRC ?= /usr/lib/rustlib/src/rust/library
+
+ifeq ($(origin KDIR), undefined)
+# Evaluated once, on first use, so the cache key is computed a single time.
+KDIR = $(eval KDIR := $(shell $(CURDIR)/scripts/build-kernel --print-kdir))$(KDIR)
+OWN_KERNEL := 0
+else
+OWN_KERNEL := 1
+endif
+
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
+RUSTFMT_CONFIG = $(firstword $(wildcard $(KDIR)/source/.rustfmt.toml $(KDIR)/.rustfmt.toml))
+RS_FILES = $(shell find $(CURDIR)/rust $(CURDIR)/kunit $(CURDIR)/samples -name '*.rs')
+
+.PHONY: all modules setup kernel run check rustfmt rustfmtcheck clippy rust-analyzer clean help
+
+all: modules
+
+help:
+	@echo 'rasync targets:'
+	@echo '  modules (default) - build rasync.ko, the tests and the sample against KDIR'
+	@echo '  setup             - install the toolchain (scripts/setup; idempotent)'
+	@echo '  kernel            - build or reuse the cached guest kernel (scripts/build-kernel)'
+	@echo '  run               - main job: boot the 2-node guest, load rasync and the sample, show traces'
+	@echo '  check             - boot the guest, run every KUnit suite, print "N passed, N failed"'
+	@echo '  rustfmt           - reformat the Rust sources'
+	@echo '  rustfmtcheck      - check the Rust sources are formatted'
+	@echo '  clippy            - build with CLIPPY=1'
+	@echo '  rust-analyzer     - write rust-project.json for editors'
+	@echo '  clean             - remove build products from this tree'
+	@echo 'variables:'
+	@echo '  KDIR=/path/to/build  your own Rust-enabled kernel build (default: cached guest kernel)'
+	@echo '  LLVM=-19             as passed to the kernel build (LLVM=1 for an unsuffixed toolchain)'
+	@echo '  RASYNC_CACHE=dir     where the guest kernel is cached (default ~/.cache/rasync)'
+
+setup:
+	@$(CURDIR)/scripts/setup
+
+kernel: setup
+	@$(CURDIR)/scripts/build-kernel
+
+modules:
+	$(KMAKE) modules
+
+clippy:
+	$(KMAKE) CLIPPY=1 modules
+
+rust-analyzer:
+	$(KMAKE) rust-analyzer
+
+rustfmt:
+	rustfmt --config-path $(RUSTFMT_CONFIG) $(RS_FILES)
+
+rustfmtcheck:
+	rustfmt --check --config-path $(RUSTFMT_CONFIG) $(RS_FILES)
+
+clean:
+	$(KMAKE) clean
+	rm -rf $(CURDIR)/build
+
+# run and check prepare everything themselves: toolchain, kernel, modules.
+ifeq ($(OWN_KERNEL),0)
+run check: kernel
+endif
+
+run check:
+	$(MAKE) --no-print-directory modules KDIR=$(KDIR)
+	@$(CURDIR)/scripts/vm-run --kdir $(KDIR) $@
