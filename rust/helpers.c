@@ -9,15 +9,13 @@
 #include <linux/device.h>
 #include <linux/nodemask.h>
 #include <linux/topology.h>
+#include <linux/sched.h>
+#include <linux/fs.h>
+#include "rasync_internal.h"
 
 int rasync_helper_cpu_to_node(int cpu)
 {
 	return cpu_to_node(cpu);
-}
-
-int rasync_helper_numa_node_id(void)
-{
-	return numa_node_id();
 }
 
 bool rasync_helper_node_online(int node)
@@ -33,4 +31,56 @@ int rasync_helper_nr_node_ids(void)
 int rasync_helper_dev_to_node(struct device *dev)
 {
 	return dev_to_node(dev);
+}
+
+unsigned long rasync_helper_spin_lock_irqsave(spinlock_t *lock)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(lock, flags);
+	return flags;
+}
+
+void rasync_helper_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
+{
+	spin_unlock_irqrestore(lock, flags);
+}
+
+/* Layout of struct rasync_domain as C sees it, checked against Rust's at load. */
+void rasync_helper_domain_layout(size_t *size, size_t *pending, size_t *waiters,
+				 size_t *registered)
+{
+	*size = sizeof(struct rasync_domain);
+	*pending = offsetof(struct rasync_domain, pending);
+	*waiters = offsetof(struct rasync_domain, waiters);
+	*registered = offsetof(struct rasync_domain, registered);
+}
+
+#ifdef CONFIG_FAULT_INJECTION
+/* For the allocation-failure test: make this task's n-th next allocation fail. */
+void rasync_helper_set_fail_nth(unsigned int n)
+{
+	WRITE_ONCE(current->fail_nth, n);
+}
+#endif
+
+/*
+ * Writes @val to /sys/devices/virtual/workqueue/@wq/@attr. apply_workqueue_attrs() is
+ * not exported to modules, so sysfs (WQ_SYSFS) is the only way a module can make its
+ * unbound workqueue strictly NUMA-affine.
+ */
+int rasync_helper_wq_sysfs_write(const char *wq, const char *attr, const char *val)
+{
+	char path[96];
+	struct file *file;
+	loff_t pos = 0;
+	ssize_t ret;
+
+	snprintf(path, sizeof(path), "/sys/devices/virtual/workqueue/%s/%s", wq, attr);
+	file = filp_open(path, O_WRONLY, 0);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	ret = kernel_write(file, val, strlen(val), &pos);
+	filp_close(file, NULL);
+	return ret < 0 ? ret : 0;
 }

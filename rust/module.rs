@@ -1,57 +1,47 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Module lifetime: the dedicated workqueue is created at load and destroyed at unload.
+//! Module lifetime: the engine is built and published at load, drained at unload.
 //!
-//! The workqueue is published in a global so that the exported functions, which have no
-//! module object to hand, can reach it. It is published only after it is fully created
-//! and withdrawn only when no entry can be queued any more (every module that could call
-//! rasync has been unloaded first, since it holds a reference on rasync).
+//! The engine is published in a global so that the exported functions, which have no
+//! module object to hand, can reach it. It is published only once fully built and
+//! withdrawn only after every pending entry has finished; modules that call rasync hold
+//! a reference on it, so none of them can still call in by then.
 //!
 //! # Examples
 //!
 //! ```ignore
-//! let wq = module::async_wq().ok_or(ENODEV)?;
+//! let engine = engine::get().ok_or(ENODEV)?;
 //! ```
 
-use crate::wq::{OwnedWorkqueue, Workqueue};
-use core::{
-    ptr::null_mut,
-    sync::atomic::{AtomicPtr, Ordering},
-};
-use kernel::{bindings, prelude::*};
-
-/// The workqueue of the loaded module, or null outside its lifetime.
-static ASYNC_WQ: AtomicPtr<bindings::workqueue_struct> = AtomicPtr::new(null_mut());
-
-/// Returns rasync's workqueue while the module is loaded.
-pub(crate) fn async_wq() -> Option<&'static Workqueue> {
-    let ptr = ASYNC_WQ.load(Ordering::Acquire);
-    if ptr.is_null() {
-        return None;
-    }
-    // SAFETY: a non-null `ASYNC_WQ` is the live workqueue owned by `Rasync`, and it stays
-    // live until `Rasync::drop`, which runs only once nothing can call into rasync.
-    Some(unsafe { Workqueue::from_raw(ptr) })
-}
+use crate::{domain, engine::Engine};
+use kernel::prelude::*;
 
 /// The loaded module.
+#[pin_data(PinnedDrop)]
 pub(crate) struct Rasync {
-    wq: OwnedWorkqueue,
+    #[pin]
+    engine: Engine,
 }
 
-impl kernel::Module for Rasync {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        let wq = OwnedWorkqueue::new_unbound(c"rasync")?;
-        ASYNC_WQ.store(wq.as_ptr(), Ordering::Release);
-        pr_info!("loaded: unbound workqueue \"rasync\" created\n");
-        Ok(Self { wq })
+impl kernel::InPlaceModule for Rasync {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        let init = try_pin_init!(Self {
+            engine <- Engine::new(),
+        });
+        let publish = |this: Pin<&mut Self>| -> Result {
+            domain::check_layout()?;
+            this.project().engine.into_ref().publish();
+            pr_info!("loaded: workqueues \"rasync\" and \"rasync_node\" ready\n");
+            Ok(())
+        };
+        init.pin_chain(publish)
     }
 }
 
-impl Drop for Rasync {
-    fn drop(&mut self) {
-        ASYNC_WQ.store(null_mut(), Ordering::Release);
-        // `self.wq` is destroyed right after this, draining anything still queued.
-        pr_info!("unloading: destroying workqueue \"rasync\"\n");
+#[pinned_drop]
+impl PinnedDrop for Rasync {
+    fn drop(self: Pin<&mut Self>) {
+        self.engine.unpublish();
+        pr_info!("unloaded: no entries left, workqueue destroyed\n");
     }
 }

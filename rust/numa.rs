@@ -2,7 +2,7 @@
 
 //! NUMA topology queries for the scheduling and test code.
 //!
-//! `cpu_to_node()`, `numa_node_id()`, `node_online()` and `dev_to_node()` are static inline
+//! `cpu_to_node()`, `node_online()` and `dev_to_node()` are static inline
 //! in C, so the generated bindings cannot call them; `helpers.c` gives each a non-inline
 //! body and this file wraps those in safe functions.
 //!
@@ -16,17 +16,19 @@
 //!
 //! C header: [`include/linux/topology.h`](srctree/include/linux/topology.h)
 
-use kernel::{bindings, ffi::c_int};
+use kernel::{
+    bindings,
+    ffi::{c_int, c_void}, //
+};
 
 /// `NUMA_NO_NODE`: no preference, any CPU will do.
 pub(crate) const NUMA_NO_NODE: i32 = -1;
 
 extern "C" {
     fn rasync_helper_cpu_to_node(cpu: c_int) -> c_int;
-    fn rasync_helper_numa_node_id() -> c_int;
     fn rasync_helper_node_online(node: c_int) -> bool;
     fn rasync_helper_nr_node_ids() -> c_int;
-    fn rasync_helper_dev_to_node(dev: *mut bindings::device) -> c_int;
+    fn rasync_helper_dev_to_node(dev: *mut c_void) -> c_int;
 }
 
 /// Returns the node of `cpu`.
@@ -34,12 +36,6 @@ pub(crate) fn cpu_to_node(cpu: u32) -> i32 {
     // SAFETY: `cpu_to_node` reads a per-CPU map that is valid for any possible CPU number;
     // callers pass CPU numbers the kernel handed them.
     unsafe { rasync_helper_cpu_to_node(cpu as c_int) }
-}
-
-/// Returns the node of the CPU the caller runs on (may change unless preemption is off).
-pub(crate) fn numa_node_id() -> i32 {
-    // SAFETY: `numa_node_id` has no preconditions.
-    unsafe { rasync_helper_numa_node_id() }
 }
 
 /// Returns the CPU the caller runs on (may change unless preemption is off).
@@ -68,5 +64,5 @@ pub(crate) fn online_nodes() -> impl Iterator<Item = i32> {
 /// `dev` must point to a valid `struct device`.
 pub(crate) unsafe fn dev_to_node(dev: *mut bindings::device) -> i32 {
     // SAFETY: the caller guarantees that `dev` is valid.
-    unsafe { rasync_helper_dev_to_node(dev) }
+    unsafe { rasync_helper_dev_to_node(dev.cast()) }
 }

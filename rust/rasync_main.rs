@@ -2,10 +2,18 @@
 
 //! rasync: the kernel's asynchronous function calls (`kernel/async.c`) as a Rust module.
 
+mod domain;
+mod engine;
+mod entry;
+mod exports;
+mod list;
+mod lock;
 mod module;
 mod numa;
+mod wait;
 mod wq;
 
+use kernel::prelude::*;
 use module::Rasync;
 
 module! {

@@ -7,16 +7,21 @@
 //! `destroy_workqueue()`. Work items are any [`RawWorkItem`], so the usual ownership
 //! rules of `Pin<KBox<T>>` and `Arc<T>` work items apply unchanged.
 //!
-//! Placement: `queue_work_node()` starts the item on a CPU of the node's pod. The guest
-//! boots with `workqueue.default_affinity_scope=numa`, so pods are nodes; an invalid or
-//! offline node means any CPU. The queue is created with `WQ_SYSFS`, so its
-//! `affinity_scope` and `affinity_strict` can be tuned under
-//! `/sys/devices/virtual/workqueue/rasync/`.
+//! Placement: `queue_work_node()` picks a CPU of the node, and the item runs in that
+//! CPU's pod of the unbound queue. With the default, non-strict affinity the worker is
+//! only *started* near the pod and the scheduler may place it elsewhere (seen in the
+//! 2-node guest). rasync therefore keeps two queues: `rasync` for entries with no (or an
+//! invalid or offline) node, with the system's default affinity, as `async` has; and
+//! `rasync_node` for entries bound to a node, which [`OwnedWorkqueue::new_node_affine`]
+//! makes strictly NUMA-affine. `apply_workqueue_attrs()` is not exported to modules, so
+//! this is done through the queue's own sysfs attributes (`WQ_SYSFS`), under
+//! `/sys/devices/virtual/workqueue/rasync_node/`.
 //!
 //! `workqueue_set_min_active()` is not exported to modules, so unlike the C `async`
-//! queue (raised to `WQ_DFL_ACTIVE`) this one keeps `min_active = 8` per node. Its
-//! `max_active` is `WQ_MAX_ACTIVE` (512), so up to 512 interdependent entries can run
-//! at once; the `rasync_engine` KUnit suite checks more than 8 that wait on each other.
+//! queue (raised to `WQ_DFL_ACTIVE`) this one keeps `min_active = 8`. Its `max_active`
+//! is the default `WQ_DFL_ACTIVE` (256), shared among nodes by CPU count and never below
+//! 8 per node, so dozens of interdependent entries still run at once on the 2-node
+//! guest; the `rasync_engine` KUnit suite checks 32 that wait on each other.
 //!
 //! # Examples
 //!
@@ -30,6 +35,8 @@
 use core::ptr::NonNull;
 use kernel::{
     bindings,
+    error::to_result,
+    ffi::{c_char, c_int},
     prelude::*,
     types::Opaque,
     workqueue::RawWorkItem, //
@@ -75,11 +82,9 @@ impl Workqueue {
         // so it may run on any thread at any later time. `queue_work_node` returns false
         // only if the `work_struct` is already pending, which `__enqueue` allows.
         unsafe {
-            w.__enqueue(move |work| {
-                // SAFETY: `__enqueue` guarantees `work` is a valid `work_struct` that stays
-                // valid until its function runs; `queue` is a live unbound workqueue.
-                unsafe { bindings::queue_work_node(node, queue, work) }
-            })
+            // `__enqueue` guarantees `work` is a valid `work_struct` that stays valid until
+            // its function runs; `queue` is a live unbound workqueue.
+            w.__enqueue(move |work| bindings::queue_work_node(node, queue, work))
         }
     }
 }
@@ -113,10 +118,40 @@ impl OwnedWorkqueue {
             ptr: NonNull::new(ptr).ok_or(ENOMEM)?,
         })
     }
+}
 
-    /// Returns the raw pointer, for publishing to code that borrows it later.
-    pub(crate) fn as_ptr(&self) -> *mut bindings::workqueue_struct {
-        self.ptr.as_ptr()
+impl OwnedWorkqueue {
+    /// Allocates an unbound workqueue for entries bound to a node: with `strict`, it is
+    /// made to run them on that node's CPUs only (`affinity_scope=numa`,
+    /// `affinity_strict=1`), else it keeps the system's best-effort placement.
+    pub(crate) fn new_node_affine(name: &'static CStr, strict: bool) -> Result<Self> {
+        let wq = Self::new_unbound(name)?;
+        if strict {
+            if let Err(e) = wq
+                .set_sysfs_attr(name, c"affinity_scope", c"numa")
+                .and_then(|()| wq.set_sysfs_attr(name, c"affinity_strict", c"1"))
+            {
+                pr_warn!(
+                    "{name:?}: cannot make it strictly NUMA-affine ({e:?}); node placement is best effort\n"
+                );
+            }
+        }
+        Ok(wq)
+    }
+
+    /// Writes `val` to the workqueue's sysfs attribute `attr` (it has `WQ_SYSFS`).
+    fn set_sysfs_attr(&self, name: &CStr, attr: &CStr, val: &CStr) -> Result {
+        extern "C" {
+            fn rasync_helper_wq_sysfs_write(
+                wq: *const c_char,
+                attr: *const c_char,
+                val: *const c_char,
+            ) -> c_int;
+        }
+        // SAFETY: the three strings are NUL-terminated and outlive the call.
+        to_result(unsafe {
+            rasync_helper_wq_sysfs_write(name.as_char_ptr(), attr.as_char_ptr(), val.as_char_ptr())
+        })
     }
 }
 
@@ -140,7 +175,7 @@ impl Drop for OwnedWorkqueue {
 #[kunit_tests(rasync_workqueue)]
 mod tests {
     use super::*;
-    use crate::{module::async_wq, numa};
+    use crate::{engine, numa};
     use core::sync::atomic::{AtomicU32, Ordering};
     use kernel::{
         impl_has_work, new_work,
@@ -174,7 +209,7 @@ mod tests {
 
     /// Queues a probe on `node` of rasync's workqueue and returns the CPU it ran on.
     fn cpu_of_work_on(node: i32) -> Result<u32> {
-        let wq = async_wq().ok_or(ENODEV)?;
+        let wq = engine::get().ok_or(ENODEV)?.wq_for(node);
         let probe = Arc::pin_init(
             pin_init!(Probe {
                 work <- new_work!("rasync::wq::tests::Probe"),
@@ -183,8 +218,7 @@ mod tests {
             }),
             GFP_KERNEL,
         )?;
-        wq.queue_work_node(node, probe.clone())
-            .map_err(|_| EBUSY)?;
+        wq.queue_work_node(node, probe.clone()).map_err(|_| EBUSY)?;
         probe.done.wait_for_completion();
         Ok(probe.cpu.load(Ordering::Relaxed))
     }

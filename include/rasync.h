@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rasync.h - asynchronous function calls with sequence cookies (rasync.ko).
+ *
+ * The API of <linux/async.h> with a rasync_ prefix: a user of kernel/async.c
+ * ports by renaming. Build your module against this header and rasync's
+ * Module.symvers (KBUILD_EXTRA_SYMBOLS); rasync.ko must be loaded first.
+ *
+ * Differences from <linux/async.h> (see rust/engine.rs for the design):
+ *  - rasync_schedule_dev_nocall() is exported (async_schedule_dev_nocall() is not);
+ *  - rasync_domain_create()/rasync_domain_destroy() add heap-allocated domains,
+ *    and rasync_schedule_node_nocall() is _dev_nocall() for any data and node;
+ *  - a synchronize from inside an async function never waits for that function
+ *    itself (in async.c it deadlocks): it waits only for the earlier cookies.
+ */
+#ifndef _RASYNC_H
+#define _RASYNC_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/numa.h>
+#include <linux/device.h>
+#include <linux/spinlock.h>
+
+typedef u64 rasync_cookie_t;
+typedef void (*rasync_func_t) (void *data, rasync_cookie_t cookie);
+
+/*
+ * A domain: entries scheduled on it are ordered by cookie and can be waited for
+ * together. Fields are private to rasync.ko; define domains with the macros below.
+ */
+struct rasync_domain {
+	spinlock_t lock;		/* protects pending and waiters */
+	struct list_head pending;	/* unfinished entries, ascending cookies */
+	struct list_head waiters;	/* sleeping synchronizers, ascending cookies */
+	bool registered;		/* waited for by rasync_synchronize_full() */
+};
+
+#define __RASYNC_DOMAIN_INIT(_name, _registered) {			\
+	.lock = __SPIN_LOCK_UNLOCKED(_name.lock),			\
+	.pending = LIST_HEAD_INIT(_name.pending),			\
+	.waiters = LIST_HEAD_INIT(_name.waiters),			\
+	.registered = _registered }
+
+/* A domain that rasync_synchronize_full() waits for. */
+#define RASYNC_DOMAIN(_name) \
+	struct rasync_domain _name = __RASYNC_DOMAIN_INIT(_name, true)
+
+/* A domain that only a synchronize on that domain waits for. */
+#define RASYNC_DOMAIN_EXCLUSIVE(_name) \
+	struct rasync_domain _name = __RASYNC_DOMAIN_INIT(_name, false)
+
+rasync_cookie_t rasync_schedule_node(rasync_func_t func, void *data, int node);
+rasync_cookie_t rasync_schedule_node_domain(rasync_func_t func, void *data, int node,
+					    struct rasync_domain *domain);
+bool rasync_schedule_dev_nocall(rasync_func_t func, struct device *dev);
+
+/* Schedule @func(@data, cookie) on any CPU, in the default (registered) domain. */
+static inline rasync_cookie_t rasync_schedule(rasync_func_t func, void *data)
+{
+	return rasync_schedule_node(func, data, NUMA_NO_NODE);
+}
+
+static inline rasync_cookie_t
+rasync_schedule_domain(rasync_func_t func, void *data, struct rasync_domain *domain)
+{
+	return rasync_schedule_node_domain(func, data, NUMA_NO_NODE, domain);
+}
+
+/* Schedule @func(@dev, cookie) on @dev's NUMA node. */
+static inline rasync_cookie_t rasync_schedule_dev(rasync_func_t func, struct device *dev)
+{
+	return rasync_schedule_node(func, dev, dev_to_node(dev));
+}
+
+static inline rasync_cookie_t
+rasync_schedule_dev_domain(rasync_func_t func, struct device *dev,
+			   struct rasync_domain *domain)
+{
+	return rasync_schedule_node_domain(func, dev, dev_to_node(dev), domain);
+}
+
+void rasync_synchronize_full(void);
+void rasync_synchronize_full_domain(struct rasync_domain *domain);
+void rasync_synchronize_cookie(rasync_cookie_t cookie);
+void rasync_synchronize_cookie_domain(rasync_cookie_t cookie, struct rasync_domain *domain);
+bool rasync_current_is_async(void);
+
+/*
+ * rasync extensions: heap-allocated domains (destroy synchronizes first), and the
+ * never-synchronous schedule with any data (rasync_schedule_dev_nocall() uses it).
+ */
+bool rasync_schedule_node_nocall(rasync_func_t func, void *data, int node);
+struct rasync_domain *rasync_domain_create(bool registered);
+void rasync_domain_destroy(struct rasync_domain *domain);
+
+#endif /* _RASYNC_H */

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe Rust API for rasync: schedule closures that run asynchronously, in cookie order.
+//!
+//! Out-of-tree Rust modules cannot link each other's crates, so a Rust module that uses
+//! rasync includes this file as a module of its own crate and calls rasync through its
+//! exported C ABI (`include/rasync.h`). Nothing here is `unsafe` to use: closures own
+//! their data (`FnOnce(Cookie) + Send + 'static`), domains are owned objects whose drop
+//! waits for their entries, and no `void *` appears in the API.
+//!
+//! Like `async_schedule()`, scheduling works with interrupts off and, if the closure
+//! cannot be queued (no memory, or more than `max_work` entries pending), runs it
+//! synchronously with a cookie in order.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! #[path = "../include/rasync.rs"]
+//! mod rasync;
+//!
+//! let domain = rasync::Domain::new_exclusive()?;
+//! let mut buf = KVec::new();
+//! buf.push(42u8, GFP_KERNEL)?;
+//! let cookie = domain.schedule(move |cookie| pr_info!("{cookie}: {:?}\n", buf));
+//! domain.synchronize_cookie(cookie + 1);
+//! drop(domain); // waits for anything still pending in it
+//! ```
+//!
+//! Build: add rasync's `Module.symvers` to `KBUILD_EXTRA_SYMBOLS` and load `rasync.ko` first.
+//!
+//! C header: [`include/rasync.h`](rasync.h)
+
+#![allow(dead_code)]
+
+use core::ptr::NonNull;
+use kernel::{
+    bindings,
+    device::Device,
+    ffi::c_void,
+    prelude::*,
+    sync::aref::ARef, //
+};
+
+/// A sequence cookie: every scheduled call gets a higher one than all before it.
+pub(crate) type Cookie = u64;
+
+/// No NUMA preference: any CPU.
+pub(crate) const NUMA_NO_NODE: i32 = -1;
+
+/// The C ABI of `include/rasync.h`.
+mod ffi {
+    use kernel::ffi::c_void;
+
+    /// `struct rasync_domain`, only ever handled by pointer.
+    #[repr(C)]
+    pub(super) struct RawDomain {
+        _opaque: [u8; 0],
+    }
+
+    pub(super) type Func = unsafe extern "C" fn(data: *mut c_void, cookie: u64);
+
+    extern "C" {
+        pub(super) fn rasync_schedule_node(func: Option<Func>, data: *mut c_void, node: i32)
+            -> u64;
+        pub(super) fn rasync_schedule_node_domain(
+            func: Option<Func>,
+            data: *mut c_void,
+            node: i32,
+            domain: *mut RawDomain,
+        ) -> u64;
+        pub(super) fn rasync_schedule_node_nocall(
+            func: Option<Func>,
+            data: *mut c_void,
+            node: i32,
+        ) -> bool;
+        pub(super) fn rasync_synchronize_full();
+        pub(super) fn rasync_synchronize_full_domain(domain: *mut RawDomain);
+        pub(super) fn rasync_synchronize_cookie(cookie: u64);
+        pub(super) fn rasync_synchronize_cookie_domain(cookie: u64, domain: *mut RawDomain);
+        pub(super) fn rasync_current_is_async() -> bool;
+        pub(super) fn rasync_domain_create(registered: bool) -> *mut RawDomain;
+        pub(super) fn rasync_domain_destroy(domain: *mut RawDomain);
+    }
+}
+
+/// Calls the boxed closure that `data` owns.
+///
+/// # Safety
+///
+/// `data` must come from `KBox::into_raw` of a `KBox<F>` and not be used again.
+unsafe extern "C" fn call_boxed<F: FnOnce(Cookie)>(data: *mut c_void, cookie: u64) {
+    // SAFETY: the caller guarantees `data` is an unused `KBox<F>` pointer.
+    let f = unsafe { KBox::from_raw(data.cast::<F>()) };
+    KBox::into_inner(f)(cookie)
+}
+
+/// Does nothing: scheduled to reserve a cookie when the closure cannot be boxed.
+unsafe extern "C" fn reserve_cookie(_data: *mut c_void, _cookie: u64) {}
+
+/// Schedules `f` on `node` in `domain` (the default domain for null).
+fn schedule_in<F>(f: F, node: i32, domain: *mut ffi::RawDomain) -> Cookie
+where
+    F: FnOnce(Cookie) + Send + 'static,
+{
+    let schedule = |func: ffi::Func, data: *mut c_void| {
+        // SAFETY: `func` accepts `data` as documented at each call site below; a non-null
+        // `domain` belongs to a live `Domain`, which outlives its entries (its drop waits).
+        unsafe {
+            if domain.is_null() {
+                ffi::rasync_schedule_node(Some(func), data, node)
+            } else {
+                ffi::rasync_schedule_node_domain(Some(func), data, node, domain)
+            }
+        }
+    };
+    match KBox::<F>::new_uninit(GFP_ATOMIC) {
+        Ok(slot) => {
+            let data = KBox::into_raw(KBox::write(slot, f)).cast::<c_void>();
+            // `call_boxed::<F>` takes ownership of `data`, exactly once.
+            schedule(call_boxed::<F>, data)
+        }
+        Err(_) => {
+            // Same as rasync's own fallback: take the next cookie in order, run now.
+            let cookie = schedule(reserve_cookie, core::ptr::null_mut());
+            f(cookie);
+            cookie
+        }
+    }
+}
+
+/// Schedules `f` to run asynchronously on any CPU, in the default (registered) domain.
+pub(crate) fn schedule<F: FnOnce(Cookie) + Send + 'static>(f: F) -> Cookie {
+    schedule_in(f, NUMA_NO_NODE, core::ptr::null_mut())
+}
+
+/// Schedules `f` on a CPU of `node` (any CPU if the node is invalid or offline).
+pub(crate) fn schedule_node<F: FnOnce(Cookie) + Send + 'static>(f: F, node: i32) -> Cookie {
+    schedule_in(f, node, core::ptr::null_mut())
+}
+
+/// Returns the NUMA node of `dev` ([`NUMA_NO_NODE`] if none).
+pub(crate) fn dev_to_node(dev: &Device) -> i32 {
+    #[cfg(CONFIG_NUMA)]
+    {
+        let raw = core::ptr::from_ref(dev).cast::<bindings::device>();
+        // SAFETY: `Device` is `repr(transparent)` over `struct device`, which is valid for
+        // the lifetime of `dev`; `numa_node` is set before the device is published.
+        unsafe { (*raw).numa_node }
+    }
+    #[cfg(not(CONFIG_NUMA))]
+    {
+        let _ = dev;
+        NUMA_NO_NODE
+    }
+}
+
+/// Schedules `f(dev, cookie)` on `dev`'s node in the default domain
+/// (`async_schedule_dev()`); `f` keeps its own reference on the device.
+pub(crate) fn schedule_dev<F>(f: F, dev: ARef<Device>) -> Cookie
+where
+    F: FnOnce(&Device, Cookie) + Send + 'static,
+{
+    let node = dev_to_node(&dev);
+    schedule_node(move |cookie| f(&dev, cookie), node)
+}
+
+/// Waits until every entry of every registered domain has finished.
+pub(crate) fn synchronize_full() {
+    // SAFETY: no preconditions.
+    unsafe { ffi::rasync_synchronize_full() }
+}
+
+/// Waits until every default-domain entry with a cookie below `cookie` has finished.
+pub(crate) fn synchronize_cookie(cookie: Cookie) {
+    // SAFETY: no preconditions.
+    unsafe { ffi::rasync_synchronize_cookie(cookie) }
+}
+
+/// Returns whether the caller is running inside a rasync function.
+pub(crate) fn current_is_async() -> bool {
+    // SAFETY: no preconditions.
+    unsafe { ffi::rasync_current_is_async() }
+}
+
+/// A domain owned by Rust code. Dropping it waits for all of its entries.
+///
+/// # Invariants
+///
+/// `ptr` is a domain from `rasync_domain_create()`, destroyed only in `drop`.
+pub(crate) struct Domain {
+    ptr: NonNull<ffi::RawDomain>,
+}
+
+// SAFETY: a domain is used only through rasync's thread-safe functions.
+unsafe impl Send for Domain {}
+// SAFETY: a domain is used only through rasync's thread-safe functions.
+unsafe impl Sync for Domain {}
+
+impl Domain {
+    fn create(registered: bool) -> Result<Self> {
+        // SAFETY: no preconditions.
+        let ptr = unsafe { ffi::rasync_domain_create(registered) };
+        // INVARIANT: a non-null pointer is a created domain.
+        Ok(Self {
+            ptr: NonNull::new(ptr).ok_or(ENOMEM)?,
+        })
+    }
+
+    /// Creates a registered domain: [`synchronize_full`] waits for it too.
+    pub(crate) fn new() -> Result<Self> {
+        Self::create(true)
+    }
+
+    /// Creates an exclusive domain: only its own synchronize calls wait for it.
+    pub(crate) fn new_exclusive() -> Result<Self> {
+        Self::create(false)
+    }
+
+    /// Schedules `f` on any CPU in this domain.
+    pub(crate) fn schedule<F: FnOnce(Cookie) + Send + 'static>(&self, f: F) -> Cookie {
+        schedule_in(f, NUMA_NO_NODE, self.ptr.as_ptr())
+    }
+
+    /// Schedules `f` on a CPU of `node` in this domain.
+    pub(crate) fn schedule_node<F: FnOnce(Cookie) + Send + 'static>(
+        &self,
+        f: F,
+        node: i32,
+    ) -> Cookie {
+        schedule_in(f, node, self.ptr.as_ptr())
+    }
+
+    /// Schedules `f(dev, cookie)` on `dev`'s node in this domain.
+    pub(crate) fn schedule_dev<F>(&self, f: F, dev: ARef<Device>) -> Cookie
+    where
+        F: FnOnce(&Device, Cookie) + Send + 'static,
+    {
+        let node = dev_to_node(&dev);
+        self.schedule_node(move |cookie| f(&dev, cookie), node)
+    }
+
+    /// Waits until every entry of this domain with a cookie below `cookie` has finished.
+    pub(crate) fn synchronize_cookie(&self, cookie: Cookie) {
+        // SAFETY: the domain is live (type invariant).
+        unsafe { ffi::rasync_synchronize_cookie_domain(cookie, self.ptr.as_ptr()) }
+    }
+
+    /// Waits until every entry of this domain has finished.
+    pub(crate) fn synchronize_full(&self) {
+        // SAFETY: the domain is live (type invariant).
+        unsafe { ffi::rasync_synchronize_full_domain(self.ptr.as_ptr()) }
+    }
+}
+
+impl Drop for Domain {
+    fn drop(&mut self) {
+        // SAFETY: the domain is live (type invariant) and never used again; destroy waits
+        // for its entries first, so none of them outlives it.
+        unsafe { ffi::rasync_domain_destroy(self.ptr.as_ptr()) }
+    }
+}
+
+/// A device call handed to rasync by [`schedule_dev_nocall`].
+struct DevCall<F> {
+    f: F,
+    dev: ARef<Device>,
+}
+
+/// Calls the boxed [`DevCall`] that `data` owns.
+///
+/// # Safety
+///
+/// `data` must come from `KBox::into_raw` of a `KBox<DevCall<F>>` and not be used again.
+unsafe extern "C" fn call_dev<F: FnOnce(&Device, Cookie)>(data: *mut c_void, cookie: u64) {
+    // SAFETY: the caller guarantees `data` is an unused `KBox<DevCall<F>>` pointer.
+    let call = KBox::into_inner(unsafe { KBox::from_raw(data.cast::<DevCall<F>>()) });
+    (call.f)(&call.dev, cookie)
+}
+
+/// Schedules `f(dev, cookie)` on `dev`'s node in the default domain, never
+/// synchronously (`async_schedule_dev_nocall()`): if it cannot be queued (no memory, or
+/// more than `max_work` entries pending), gives the closure back as `Err(f)`.
+///
+/// Like the C function, this allocates with `GFP_KERNEL` and so may sleep.
+pub(crate) fn schedule_dev_nocall<F>(f: F, dev: ARef<Device>) -> core::result::Result<(), F>
+where
+    F: FnOnce(&Device, Cookie) + Send + 'static,
+{
+    let node = dev_to_node(&dev);
+    let Ok(slot) = KBox::<DevCall<F>>::new_uninit(GFP_KERNEL) else {
+        return Err(f);
+    };
+    let data = KBox::into_raw(KBox::write(slot, DevCall { f, dev }));
+    // SAFETY: `call_dev::<F>` takes ownership of `data` if, and only if, it is queued.
+    if unsafe { ffi::rasync_schedule_node_nocall(Some(call_dev::<F>), data.cast(), node) } {
+        return Ok(());
+    }
+    // SAFETY: not queued, so `data` is still the unused box from above.
+    let call = KBox::into_inner(unsafe { KBox::from_raw(data) });
+    Err(call.f)
+}

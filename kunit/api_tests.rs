@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `rasync_rust_api` suite: closures owning their data, owned domains, node
+//! placement, cookie order and `current_is_async`, through `include/rasync.rs` only.
+//!
+//! Closures record what they see into shared atomics; the test thread asserts.
+
+use crate::rasync;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use kernel::{prelude::*, sync::Arc};
+
+/// The test module has nothing to set up: its suite runs when it is loaded.
+pub(crate) struct RasyncRustTest;
+
+impl kernel::Module for RasyncRustTest {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        Ok(Self)
+    }
+}
+
+/// What a closure saw.
+struct Seen {
+    ran: AtomicBool,
+    cookie: AtomicU64,
+    cpu: AtomicI32,
+    is_async: AtomicBool,
+    sum: AtomicUsize,
+}
+
+impl Seen {
+    fn new() -> Result<Arc<Self>> {
+        Ok(Arc::new(
+            Self {
+                ran: AtomicBool::new(false),
+                cookie: AtomicU64::new(0),
+                cpu: AtomicI32::new(-1),
+                is_async: AtomicBool::new(false),
+                sum: AtomicUsize::new(0),
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    fn record(&self, cookie: rasync::Cookie) {
+        self.cookie.store(cookie, Ordering::Relaxed);
+        // SAFETY: `raw_smp_processor_id` has no preconditions.
+        let cpu = unsafe { kernel::bindings::raw_smp_processor_id() };
+        self.cpu.store(cpu as i32, Ordering::Relaxed);
+        self.is_async
+            .store(rasync::current_is_async(), Ordering::Relaxed);
+        self.ran.store(true, Ordering::Release);
+    }
+}
+
+#[kunit_tests(rasync_rust_api)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closures_own_their_data() -> Result {
+        let seen = Seen::new()?;
+        let mut data = KVec::new();
+        for i in 1..=10usize {
+            data.push(i, GFP_KERNEL)?;
+        }
+        let s = seen.clone();
+        let cookie = rasync::schedule(move |cookie| {
+            s.sum.store(data.iter().sum(), Ordering::Relaxed);
+            s.record(cookie);
+        });
+        rasync::synchronize_cookie(cookie + 1);
+        assert!(seen.ran.load(Ordering::Acquire));
+        assert_eq!(seen.sum.load(Ordering::Relaxed), 55);
+        assert_eq!(seen.cookie.load(Ordering::Relaxed), cookie);
+        assert!(seen.is_async.load(Ordering::Relaxed));
+        assert!(!rasync::current_is_async());
+        Ok(())
+    }
+
+    #[test]
+    fn cookies_increase() -> Result {
+        let mut last = 0;
+        for _ in 0..8 {
+            let c = rasync::schedule(|_| {});
+            assert!(c > last);
+            last = c;
+        }
+        rasync::synchronize_full();
+        Ok(())
+    }
+
+    #[test]
+    fn dropping_a_domain_waits_for_its_entries() -> Result {
+        let seen = Seen::new()?;
+        let domain = rasync::Domain::new_exclusive()?;
+        for _ in 0..4 {
+            let s = seen.clone();
+            domain.schedule(move |cookie| {
+                // SAFETY: `msleep` may sleep; entries run in process context.
+                unsafe { kernel::bindings::msleep(20) };
+                s.sum.fetch_add(1, Ordering::Relaxed);
+                s.record(cookie);
+            });
+        }
+        drop(domain);
+        assert_eq!(seen.sum.load(Ordering::Relaxed), 4);
+        Ok(())
+    }
+
+    #[test]
+    fn domain_synchronize_cookie_orders_entries() -> Result {
+        let seen = Seen::new()?;
+        let domain = rasync::Domain::new()?;
+        let s = seen.clone();
+        let first = domain.schedule(move |cookie| {
+            // SAFETY: as above.
+            unsafe { kernel::bindings::msleep(50) };
+            s.record(cookie);
+        });
+        let second = domain.schedule(|_| {});
+        domain.synchronize_cookie(second);
+        assert!(seen.ran.load(Ordering::Acquire));
+        assert_eq!(seen.cookie.load(Ordering::Relaxed), first);
+        domain.synchronize_full();
+        Ok(())
+    }
+
+    #[test]
+    fn schedule_node_runs_on_the_node() -> Result {
+        for node in 0..2 {
+            let seen = Seen::new()?;
+            let s = seen.clone();
+            let domain = rasync::Domain::new_exclusive()?;
+            domain.schedule_node(move |cookie| s.record(cookie), node);
+            domain.synchronize_full();
+            assert!(seen.ran.load(Ordering::Acquire));
+            let cpu = seen.cpu.load(Ordering::Relaxed);
+            // CPUs 0-1 are node 0 and CPUs 2-3 node 1 in the test guest.
+            assert_eq!(cpu / 2, node);
+        }
+        let seen = Seen::new()?;
+        let s = seen.clone();
+        rasync::schedule_node(move |cookie| s.record(cookie), 999);
+        rasync::synchronize_full();
+        assert!(seen.ran.load(Ordering::Acquire));
+        Ok(())
+    }
+}

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of rasync's C API, using nothing but <rasync.h>, the way a C module
+ * ported from <linux/async.h> would. Work items only record what they saw; every
+ * assertion is made in the test thread.
+ */
+
+#include <kunit/device.h>
+#include <kunit/test.h>
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/module.h>
+#include <linux/nodemask.h>
+#include <linux/sched.h>
+#include <linux/smp.h>
+#include <linux/spinlock.h>
+#include <linux/timer.h>
+#include <linux/topology.h>
+#include <rasync.h>
+
+#define GATE_TIMEOUT_MS 3000
+
+static RASYNC_DOMAIN(test_registered);
+static RASYNC_DOMAIN_EXCLUSIVE(test_exclusive);
+
+struct probe {
+	struct completion gate;
+	bool gated;
+	atomic_t ran;
+	bool gate_timed_out;
+	rasync_cookie_t cookie;
+	void *data;
+	int cpu;
+	bool is_async;
+	struct task_struct *task;
+};
+
+static void probe_init(struct probe *p, bool gated)
+{
+	memset(p, 0, sizeof(*p));
+	init_completion(&p->gate);
+	p->gated = gated;
+	p->cpu = -1;
+}
+
+static void probe_record(struct probe *p, void *data, rasync_cookie_t cookie)
+{
+	p->cookie = cookie;
+	p->data = data;
+	p->cpu = raw_smp_processor_id();
+	p->is_async = rasync_current_is_async();
+	p->task = current;
+	if (p->gated &&
+	    !wait_for_completion_timeout(&p->gate, msecs_to_jiffies(GATE_TIMEOUT_MS)))
+		p->gate_timed_out = true;
+	atomic_set_release(&p->ran, 1);
+}
+
+static void probe_fn(void *data, rasync_cookie_t cookie)
+{
+	probe_record(data, data, cookie);
+}
+
+static bool probe_ran(struct probe *p)
+{
+	return atomic_read_acquire(&p->ran);
+}
+
+/* For the device variants: the device is the data, the probe hangs off drvdata. */
+static void dev_probe_fn(void *data, rasync_cookie_t cookie)
+{
+	struct device *dev = data;
+
+	probe_record(dev_get_drvdata(dev), data, cookie);
+}
+
+static void rasync_c_schedule_and_cookie_order(struct kunit *test)
+{
+	struct probe p[4];
+	rasync_cookie_t c[4];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		probe_init(&p[i], false);
+		c[i] = rasync_schedule(probe_fn, &p[i]);
+	}
+	rasync_synchronize_cookie(c[3] + 1);
+	for (i = 0; i < 4; i++) {
+		KUNIT_EXPECT_TRUE(test, probe_ran(&p[i]));
+		KUNIT_EXPECT_EQ(test, p[i].cookie, c[i]);
+		KUNIT_EXPECT_PTR_EQ(test, p[i].data, (void *)&p[i]);
+		KUNIT_EXPECT_TRUE(test, p[i].is_async);
+		if (i)
+			KUNIT_EXPECT_GT(test, c[i], c[i - 1]);
+	}
+	KUNIT_EXPECT_GE(test, c[0], 1ULL);
+}
+
+static void rasync_c_synchronize_cookie_domain_waits_for_lower_only(struct kunit *test)
+{
+	struct probe a, b;
+	rasync_cookie_t ca, cb;
+
+	probe_init(&a, true);
+	probe_init(&b, true);
+	ca = rasync_schedule_domain(probe_fn, &a, &test_exclusive);
+	cb = rasync_schedule_domain(probe_fn, &b, &test_exclusive);
+	complete(&a.gate);
+	rasync_synchronize_cookie_domain(cb, &test_exclusive);
+	KUNIT_EXPECT_TRUE(test, probe_ran(&a));
+	KUNIT_EXPECT_FALSE(test, probe_ran(&b));
+	complete(&b.gate);
+	rasync_synchronize_full_domain(&test_exclusive);
+	KUNIT_EXPECT_TRUE(test, probe_ran(&b));
+	KUNIT_EXPECT_FALSE(test, a.gate_timed_out);
+	KUNIT_EXPECT_FALSE(test, b.gate_timed_out);
+	KUNIT_EXPECT_LT(test, ca, cb);
+}
+
+static void rasync_c_full_skips_exclusive_domains(struct kunit *test)
+{
+	struct probe r, x, d;
+
+	probe_init(&r, true);
+	probe_init(&x, true);
+	probe_init(&d, true);
+	rasync_schedule_domain(probe_fn, &x, &test_exclusive);
+	rasync_schedule_domain(probe_fn, &r, &test_registered);
+	rasync_schedule(probe_fn, &d);
+	complete(&r.gate);
+	complete(&d.gate);
+	rasync_synchronize_full();
+	KUNIT_EXPECT_TRUE(test, probe_ran(&r));
+	KUNIT_EXPECT_TRUE(test, probe_ran(&d));
+	KUNIT_EXPECT_FALSE(test, probe_ran(&x));
+	complete(&x.gate);
+	rasync_synchronize_full_domain(&test_exclusive);
+	KUNIT_EXPECT_TRUE(test, probe_ran(&x));
+}
+
+static void rasync_c_full_domain_null_is_global(struct kunit *test)
+{
+	struct probe r;
+
+	probe_init(&r, true);
+	rasync_schedule_domain(probe_fn, &r, &test_registered);
+	complete(&r.gate);
+	rasync_synchronize_full_domain(NULL);
+	KUNIT_EXPECT_TRUE(test, probe_ran(&r));
+}
+
+static void rasync_c_node_placement(struct kunit *test)
+{
+	struct probe p;
+	int node;
+
+	for_each_online_node(node) {
+		probe_init(&p, false);
+		rasync_schedule_node(probe_fn, &p, node);
+		rasync_synchronize_full();
+		KUNIT_EXPECT_TRUE(test, probe_ran(&p));
+		KUNIT_EXPECT_EQ(test, cpu_to_node(p.cpu), node);
+	}
+	/* Invalid and out-of-range nodes mean "any CPU": the call still runs. */
+	probe_init(&p, false);
+	rasync_schedule_node(probe_fn, &p, 4096);
+	rasync_synchronize_full();
+	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
+	probe_init(&p, false);
+	rasync_schedule_node(probe_fn, &p, -12);
+	rasync_synchronize_full();
+	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
+}
+
+static void rasync_c_dev_variants_use_the_device_node(struct kunit *test)
+{
+	struct device *dev = kunit_device_register(test, "rasync_c_test_dev");
+	struct probe p;
+	int node = num_online_nodes() > 1 ? 1 : 0;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	set_dev_node(dev, node);
+	dev_set_drvdata(dev, &p);
+
+	probe_init(&p, false);
+	rasync_schedule_dev(dev_probe_fn, dev);
+	rasync_synchronize_full();
+	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
+	KUNIT_EXPECT_PTR_EQ(test, p.data, (void *)dev);
+	KUNIT_EXPECT_EQ(test, cpu_to_node(p.cpu), node);
+
+	probe_init(&p, false);
+	rasync_schedule_dev_domain(dev_probe_fn, dev, &test_exclusive);
+	rasync_synchronize_full_domain(&test_exclusive);
+	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
+	KUNIT_EXPECT_PTR_EQ(test, p.data, (void *)dev);
+	KUNIT_EXPECT_EQ(test, cpu_to_node(p.cpu), node);
+
+	probe_init(&p, false);
+	KUNIT_EXPECT_TRUE(test, rasync_schedule_dev_nocall(dev_probe_fn, dev));
+	rasync_synchronize_full();
+	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
+	KUNIT_EXPECT_TRUE(test, p.is_async);
+	KUNIT_EXPECT_EQ(test, cpu_to_node(p.cpu), node);
+}
+
+static void rasync_c_current_is_async(struct kunit *test)
+{
+	struct probe p;
+
+	KUNIT_EXPECT_FALSE(test, rasync_current_is_async());
+	probe_init(&p, false);
+	rasync_schedule(probe_fn, &p);
+	rasync_synchronize_full();
+	KUNIT_EXPECT_TRUE(test, p.is_async);
+	KUNIT_EXPECT_PTR_NE(test, (void *)p.task, (void *)current);
+}
+
+static void rasync_c_schedule_under_spinlock_irqs_off(struct kunit *test)
+{
+	static DEFINE_SPINLOCK(lock);
+	struct probe p;
+	unsigned long flags;
+	rasync_cookie_t c;
+
+	probe_init(&p, false);
+	spin_lock_irqsave(&lock, flags);
+	c = rasync_schedule(probe_fn, &p);
+	spin_unlock_irqrestore(&lock, flags);
+	rasync_synchronize_cookie(c + 1);
+	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
+	KUNIT_EXPECT_EQ(test, p.cookie, c);
+}
+
+struct timer_ctx {
+	struct timer_list timer;
+	struct probe probe;
+	rasync_cookie_t cookie;
+	bool in_irq;
+	struct completion fired;
+};
+
+static void schedule_from_timer(struct timer_list *t)
+{
+	struct timer_ctx *ctx = timer_container_of(ctx, t, timer);
+
+	ctx->in_irq = in_interrupt();
+	ctx->cookie = rasync_schedule(probe_fn, &ctx->probe);
+	complete(&ctx->fired);
+}
+
+static void rasync_c_schedule_from_timer_callback(struct kunit *test)
+{
+	struct timer_ctx ctx;
+
+	probe_init(&ctx.probe, false);
+	init_completion(&ctx.fired);
+	timer_setup_on_stack(&ctx.timer, schedule_from_timer, 0);
+	mod_timer(&ctx.timer, jiffies + 1);
+	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&ctx.fired, 5 * HZ), 0UL);
+	timer_delete_sync(&ctx.timer);
+	timer_destroy_on_stack(&ctx.timer);
+	rasync_synchronize_full();
+	KUNIT_EXPECT_TRUE(test, ctx.in_irq);
+	KUNIT_EXPECT_TRUE(test, probe_ran(&ctx.probe));
+	KUNIT_EXPECT_EQ(test, ctx.probe.cookie, ctx.cookie);
+}
+
+static void rasync_c_heap_domain(struct kunit *test)
+{
+	struct rasync_domain *dom = rasync_domain_create(false);
+	struct probe p;
+
+	KUNIT_ASSERT_NOT_NULL(test, dom);
+	probe_init(&p, true);
+	rasync_schedule_domain(probe_fn, &p, dom);
+	complete(&p.gate);
+	rasync_domain_destroy(dom);	/* waits for p first */
+	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
+}
+
+static void rasync_c_null_function_is_refused(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, rasync_schedule(NULL, NULL), 0ULL);
+	KUNIT_EXPECT_FALSE(test, rasync_schedule_node_nocall(NULL, NULL, NUMA_NO_NODE));
+}
+
+static struct kunit_case rasync_c_cases[] = {
+	KUNIT_CASE(rasync_c_schedule_and_cookie_order),
+	KUNIT_CASE(rasync_c_synchronize_cookie_domain_waits_for_lower_only),
+	KUNIT_CASE(rasync_c_full_skips_exclusive_domains),
+	KUNIT_CASE(rasync_c_full_domain_null_is_global),
+	KUNIT_CASE(rasync_c_node_placement),
+	KUNIT_CASE(rasync_c_dev_variants_use_the_device_node),
+	KUNIT_CASE(rasync_c_current_is_async),
+	KUNIT_CASE(rasync_c_schedule_under_spinlock_irqs_off),
+	KUNIT_CASE(rasync_c_schedule_from_timer_callback),
+	KUNIT_CASE(rasync_c_heap_domain),
+	KUNIT_CASE(rasync_c_null_function_is_refused),
+	{}
+};
+
+static struct kunit_suite rasync_c_suite = {
+	.name = "rasync_c_api",
+	.test_cases = rasync_c_cases,
+};
+kunit_test_suite(rasync_c_suite);
+
+MODULE_DESCRIPTION("KUnit tests of rasync's C API (include/rasync.h)");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Domains: cookie-ordered lists of unfinished entries, and the waiters on them.
+//!
+//! A domain is the C `struct rasync_domain` of `include/rasync.h`, so that C users can
+//! define one statically with `RASYNC_DOMAIN()`. rasync's own default domain and the
+//! global list of registered entries are domains too; the global one links entries
+//! through their `global_link` instead of their `domain_link` ([`Link`]).
+//!
+//! Each domain has its own lock. Scheduling in an exclusive domain takes only that lock;
+//! a registered domain also takes the global list's lock, nested inside.
+//!
+//! # Invariants (of every domain, under its lock)
+//!
+//! - `pending` holds the unfinished queued entries of the domain in strictly ascending
+//!   cookie order, so its first entry has the lowest cookie in progress. An entry is on
+//!   its domain's `pending` list from scheduling until its function has returned; an
+//!   entry of a registered domain is on the global list for the same span.
+//! - `waiters` holds sleeping synchronizers in ascending cookie order; a waiter with
+//!   cookie `c` is on it only while the domain's lowest cookie in progress is below `c`.
+//!   Whenever the first pending entry goes, the waiters whose cookie has now been
+//!   reached are taken off and completed, and no others: a finishing entry wakes only
+//!   waiters whose condition now holds.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! let guard = domain.lock();
+//! let lowest = domain.lowest_locked(&guard, Link::Domain);
+//! ```
+//!
+//! C header: [`include/rasync.h`](../include/rasync.h)
+
+use crate::{
+    entry::Entry,
+    list,
+    lock::{IrqGuard, IrqSpinLock},
+    wait::Completion,
+};
+use core::mem::offset_of;
+use kernel::{bindings, bindings::list_head, prelude::*, sync::LockClassKey, types::Opaque};
+
+/// The "infinity" cookie that `synchronize_full*()` waits for.
+pub(crate) const COOKIE_MAX: u64 = u64::MAX;
+
+/// `struct rasync_domain`, field for field.
+#[repr(C)]
+pub(crate) struct RawDomain {
+    lock: bindings::spinlock_t,
+    pending: list_head,
+    waiters: list_head,
+    registered: bool,
+}
+
+/// Which of an entry's two links a list is made of.
+#[derive(Clone, Copy)]
+pub(crate) enum Link {
+    /// The entry's own domain's `pending` list.
+    Domain,
+    /// The global list of entries of registered domains.
+    Global,
+}
+
+/// A domain (`struct rasync_domain`).
+///
+/// # Invariants
+///
+/// The lock and both lists are initialised; the lists obey the module-level invariants.
+#[repr(transparent)]
+pub(crate) struct Domain(Opaque<RawDomain>);
+
+// SAFETY: all state is behind the domain's spinlock.
+unsafe impl Send for Domain {}
+// SAFETY: all state is behind the domain's spinlock.
+unsafe impl Sync for Domain {}
+
+/// Checks that C and Rust agree on the layout of `struct rasync_domain`.
+pub(crate) fn check_layout() -> Result {
+    extern "C" {
+        fn rasync_helper_domain_layout(
+            size: *mut usize,
+            pending: *mut usize,
+            waiters: *mut usize,
+            registered: *mut usize,
+        );
+    }
+    let (mut size, mut pending, mut waiters, mut registered) = (0, 0, 0, 0);
+    // SAFETY: the helper writes four `size_t`s through valid pointers.
+    unsafe { rasync_helper_domain_layout(&mut size, &mut pending, &mut waiters, &mut registered) };
+    let rust = (
+        size_of::<RawDomain>(),
+        offset_of!(RawDomain, pending),
+        offset_of!(RawDomain, waiters),
+        offset_of!(RawDomain, registered),
+    );
+    if rust != (size, pending, waiters, registered) {
+        pr_err!("struct rasync_domain layout differs between C and Rust\n");
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+impl Domain {
+    /// Borrows the C domain at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to an initialised `struct rasync_domain` that outlives `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut RawDomain) -> &'a Self {
+        // SAFETY: `Domain` is `repr(transparent)` over `RawDomain`; the caller guarantees
+        // the rest of the type invariant for `'a`.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    /// Returns the C pointer to this domain.
+    pub(crate) fn as_raw(&self) -> *mut RawDomain {
+        self.0.get()
+    }
+
+    /// Returns an initialiser for an empty domain, like `RASYNC_DOMAIN()` at run time,
+    /// whose lock has lockdep class `key`.
+    pub(crate) fn new(
+        registered: bool,
+        name: &'static CStr,
+        key: Pin<&'static LockClassKey>,
+    ) -> impl PinInit<Self> {
+        let init = move |slot: *mut Self| {
+            let raw = slot.cast::<RawDomain>();
+            // SAFETY: `slot` is valid for writes and not yet in use; every field is
+            // written before the domain is used.
+            // INVARIANT: the lock and both lists are initialised, and the lists are empty.
+            unsafe {
+                IrqSpinLock::init(&raw mut (*raw).lock, name, key.get_ref());
+                list::init(&raw mut (*raw).pending);
+                list::init(&raw mut (*raw).waiters);
+                (&raw mut (*raw).registered).write(registered);
+            }
+            Ok(())
+        };
+        // SAFETY: the closure initialises every field and never fails.
+        unsafe { pin_init::pin_init_from_closure(init) }
+    }
+
+    /// Returns an initialiser for a heap domain (`rasync_domain_create()`); all of them
+    /// share one lockdep class, as no two domain locks are ever held together.
+    pub(crate) fn new_heap(registered: bool) -> impl PinInit<Self> {
+        Self::new(registered, c"rasync_domain", kernel::static_lock_class!())
+    }
+
+    fn raw_lock(&self) -> &IrqSpinLock {
+        // SAFETY: the lock is initialised (type invariant) and lives as long as `self`.
+        unsafe { IrqSpinLock::from_raw(&raw mut (*self.as_raw()).lock) }
+    }
+
+    fn pending(&self) -> *mut list_head {
+        // SAFETY: only a field address is computed.
+        unsafe { &raw mut (*self.as_raw()).pending }
+    }
+
+    fn waiters(&self) -> *mut list_head {
+        // SAFETY: only a field address is computed.
+        unsafe { &raw mut (*self.as_raw()).waiters }
+    }
+
+    /// Returns whether `synchronize_full()` waits for this domain.
+    pub(crate) fn is_registered(&self) -> bool {
+        // SAFETY: `registered` is written only at initialisation.
+        unsafe { (*self.as_raw()).registered }
+    }
+
+    /// Takes the domain's lock with interrupts off.
+    pub(crate) fn lock(&self) -> IrqGuard<'_> {
+        self.raw_lock().lock_irqsave()
+    }
+
+    /// Returns whether nothing is pending and nobody waits.
+    pub(crate) fn is_idle(&self) -> bool {
+        let _guard = self.lock();
+        // SAFETY: the lists are initialised (type invariant) and locked.
+        unsafe { list::is_empty(self.pending()) && list::is_empty(self.waiters()) }
+    }
+
+    /// Returns the lowest cookie in progress (`lowest_in_progress()`), or [`COOKIE_MAX`].
+    pub(crate) fn lowest_locked(&self, _guard: &IrqGuard<'_>, link: Link) -> u64 {
+        // SAFETY: the list is initialised and locked (the guard); its nodes are `link`
+        // links of live entries (module invariant).
+        unsafe { list::first(self.pending()).map_or(COOKIE_MAX, |n| Entry::cookie_of(n, link)) }
+    }
+
+    /// Appends an entry's link; its cookie must exceed every pending one.
+    ///
+    /// # Safety
+    ///
+    /// `node` is the unlinked `link` of a live entry that stays live until it is removed
+    /// with [`Domain::remove_locked`], and whose cookie is above all pending cookies.
+    pub(crate) unsafe fn add_locked(&self, _guard: &IrqGuard<'_>, node: *mut list_head) {
+        // SAFETY: the list is locked; the caller guarantees the rest.
+        // INVARIANT: appending the highest cookie keeps the list ascending.
+        unsafe { list::add_tail(node, self.pending()) };
+    }
+
+    /// Unlinks an entry's link; if it was the lowest, moves the waiters whose cookie has
+    /// been reached to `woken` (for [`complete_woken`] once the lock is dropped).
+    ///
+    /// # Safety
+    ///
+    /// `node` is the `link` of a live entry on this domain's list; `woken` is a valid,
+    /// initialised list owned by the caller.
+    pub(crate) unsafe fn remove_locked(
+        &self,
+        guard: &IrqGuard<'_>,
+        node: *mut list_head,
+        link: Link,
+        woken: *mut list_head,
+    ) {
+        // SAFETY: the list is locked and `node` is on it (caller).
+        let was_lowest = unsafe { list::first(self.pending()) } == Some(node);
+        // SAFETY: as above.
+        unsafe { list::del_init(node) };
+        if !was_lowest {
+            return;
+        }
+        let lowest = self.lowest_locked(guard, link);
+        // SAFETY: the waiter list is locked; its nodes are links of live `Waiter`s, which
+        // stay live until completed.
+        unsafe {
+            while let Some(w) = list::first(self.waiters()) {
+                if Waiter::cookie_of(w) > lowest {
+                    break;
+                }
+                // INVARIANT: only waiters whose cookie has been reached leave the list.
+                list::del_init(w);
+                list::add_tail(w, woken);
+            }
+        }
+    }
+
+    /// Parks `waiter` unless the domain's lowest cookie in progress has reached its
+    /// cookie; returns whether it was parked (and must sleep until completed).
+    pub(crate) fn park_waiter(&self, waiter: &Waiter, link: Link) -> bool {
+        let guard = self.lock();
+        if self.lowest_locked(&guard, link) >= waiter.cookie {
+            return false;
+        }
+        // SAFETY: the list is locked; waiters are live and ascending (module invariant).
+        unsafe {
+            let head = self.waiters();
+            let mut next = (*head).next;
+            while next != head && Waiter::cookie_of(next) <= waiter.cookie {
+                next = (*next).next;
+            }
+            // INVARIANT: inserted before the first higher cookie, keeping the order; the
+            // waiter's cookie is above the lowest in progress.
+            list::add_before(waiter.link.get(), next);
+        }
+        true
+    }
+}
+
+/// A synchronizer sleeping until a domain's lowest cookie in progress reaches `cookie`.
+///
+/// # Invariants
+///
+/// `link` is initialised; while linked, the waiter is on exactly one domain's `waiters`.
+#[pin_data]
+pub(crate) struct Waiter {
+    #[pin]
+    link: Opaque<list_head>,
+    cookie: u64,
+    #[pin]
+    done: Completion,
+}
+
+impl Waiter {
+    /// Returns an initialiser for an unparked waiter for `cookie`.
+    pub(crate) fn new(cookie: u64) -> impl PinInit<Self> {
+        pin_init!(Self {
+            // SAFETY: `slot` is valid for writes.
+            link <- Opaque::ffi_init(|slot| unsafe { list::init(slot) }),
+            cookie,
+            done <- Completion::new(),
+        })
+    }
+
+    /// Sleeps until a finishing entry completes this (parked) waiter.
+    pub(crate) fn wait(&self) {
+        self.done.wait();
+    }
+
+    /// Returns the cookie of the waiter whose `link` is `node`.
+    ///
+    /// # Safety
+    ///
+    /// `node` must be the `link` of a live `Waiter`.
+    unsafe fn cookie_of(node: *mut list_head) -> u64 {
+        // SAFETY: the caller guarantees `node` is the `link` field of a live `Waiter`.
+        unsafe { (*kernel::container_of!(node.cast::<Opaque<list_head>>(), Self, link)).cookie }
+    }
+}
+
+/// Completes every waiter on `woken`; call with no domain lock held.
+///
+/// # Safety
+///
+/// `woken` is an initialised list, filled by [`Domain::remove_locked`], owned by the
+/// caller; its waiters are off every domain list.
+pub(crate) unsafe fn complete_woken(woken: *mut list_head) {
+    // SAFETY: the list is private to the caller; each node is the link of a live
+    // `Waiter` that is freed only after `complete()`, so `next` is read first.
+    unsafe {
+        let mut node = (*woken).next;
+        while node != woken {
+            let next = (*node).next;
+            let waiter = kernel::container_of!(node.cast::<Opaque<list_head>>(), Waiter, link);
+            (*waiter).done.complete();
+            node = next;
+        }
+        list::init(woken);
+    }
+}

@@ -1,0 +1,614 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The engine: cookies, scheduling, the synchronous fallback, and synchronization.
+//!
+//! This is `kernel/async.c` with its one global lock and one wait queue split up:
+//!
+//! - **Cookies** come from one atomic counter, starting at 1, strictly increasing. A
+//!   cookie is taken while holding the lock of every list the entry joins (its domain's,
+//!   plus the global one for a registered domain), so each list stays in cookie order
+//!   without one lock for all of them. Scheduling in an exclusive domain touches no
+//!   global lock at all.
+//! - **Waiting**: `synchronize_cookie_domain(c, d)` returns once every entry of `d` with
+//!   a cookie below `c` has finished (`lowest_in_progress(d) >= c`), exactly as in C;
+//!   `d = None` means the global list of registered domains. A waiter that must sleep
+//!   parks on its own completion in the list's cookie-ordered waiter list; a finishing
+//!   entry that was the lowest of a list completes just the waiters whose cookie is now
+//!   reached, after dropping the lock. C wakes every waiter on every completion.
+//! - **Fallback**: if the entry cannot be allocated (`GFP_ATOMIC`) or more than
+//!   `max_work` entries are pending, the function runs synchronously in the caller with
+//!   a fresh cookie, as in C. `schedule_dev_nocall()` returns `false` instead.
+//! - **Unload** waits on a simple wait queue until no entry is pending.
+//!
+//! Deliberate differences from `kernel/async.c`:
+//!
+//! - A synchronize called from inside an async function that would wait for that very
+//!   function (it is in the waited-for list with a lower cookie) waits only for the
+//!   cookies below its own, with a one-time warning, instead of deadlocking.
+//! - `workqueue_set_min_active()` is not exported, so the workqueue keeps the default
+//!   `min_active` (see [`crate::wq`]).
+//!
+//! # Examples
+//!
+//! ```ignore
+//! let cookie = engine.schedule_node_domain(func, data, NUMA_NO_NODE, engine.dfl_domain());
+//! engine.synchronize_cookie_domain(cookie + 1, Some(engine.dfl_domain()));
+//! ```
+
+use crate::{
+    domain::{complete_woken, Domain, Link, Waiter, COOKIE_MAX},
+    entry::{Entry, Func},
+    list,
+    wait::SwaitQueue,
+    wq::OwnedWorkqueue,
+};
+use core::{
+    ptr::null_mut,
+    sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering},
+};
+use kernel::{
+    bindings::{self, list_head},
+    ffi::c_void,
+    prelude::*,
+};
+
+extern "C" {
+    fn rasync_param_max_work() -> u32;
+    fn rasync_param_numa_strict() -> bool;
+    fn rasync_trace_calling(cookie: u64, func: Func) -> bindings::ktime_t;
+    fn rasync_trace_returned(cookie: u64, func: Func, start: bindings::ktime_t);
+    fn rasync_trace_waiting() -> bindings::ktime_t;
+    fn rasync_trace_continuing(start: bindings::ktime_t);
+}
+
+/// Global state of the loaded module.
+///
+/// # Invariants
+///
+/// `entry_count` is the number of entries allocated and not yet freed; `global` holds
+/// exactly the pending entries of registered domains, through their global links.
+#[pin_data]
+pub(crate) struct Engine {
+    wq: OwnedWorkqueue,
+    node_wq: OwnedWorkqueue,
+    #[pin]
+    dfl_domain: Domain,
+    #[pin]
+    global: Domain,
+    #[pin]
+    drained: SwaitQueue,
+    next_cookie: AtomicU64,
+    entry_count: AtomicU32,
+}
+
+/// The engine of the loaded module, or null outside its lifetime.
+static ENGINE: AtomicPtr<Engine> = AtomicPtr::new(null_mut());
+
+/// Returns the engine while the module is loaded.
+pub(crate) fn get() -> Option<&'static Engine> {
+    let ptr = ENGINE.load(Ordering::Acquire);
+    // SAFETY: a non-null `ENGINE` points to the engine pinned in the module object; it
+    // is withdrawn in `Engine::unpublish` only once no caller of rasync can remain.
+    (!ptr.is_null()).then(|| unsafe { &*ptr })
+}
+
+impl Engine {
+    /// Returns an initialiser: the workqueue, the default domain and the global list.
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            wq: OwnedWorkqueue::new_unbound(c"rasync")?,
+            // SAFETY: the helper only reads the module parameter.
+            node_wq: OwnedWorkqueue::new_node_affine(c"rasync_node", unsafe {
+                rasync_param_numa_strict()
+            })?,
+            dfl_domain <- Domain::new(true, c"rasync_dfl_domain", kernel::static_lock_class!()),
+            global <- Domain::new(false, c"rasync_global", kernel::static_lock_class!()),
+            drained <- SwaitQueue::new(c"rasync::drained", kernel::static_lock_class!()),
+            next_cookie: AtomicU64::new(1),
+            entry_count: AtomicU32::new(0),
+        })
+    }
+
+    /// Makes this engine the one the exported functions use.
+    pub(crate) fn publish(self: Pin<&Self>) {
+        ENGINE.store(
+            core::ptr::from_ref(self.get_ref()).cast_mut(),
+            Ordering::Release,
+        );
+    }
+
+    /// Waits until no entry is pending, then withdraws the engine.
+    pub(crate) fn unpublish(&self) {
+        self.drained
+            .wait_event(|| self.entry_count.load(Ordering::Acquire) == 0);
+        if !self.dfl_domain.is_idle() || !self.global.is_idle() {
+            pr_err!("unloading with entries or waiters still listed\n");
+        }
+        ENGINE.store(null_mut(), Ordering::Release);
+    }
+
+    /// Returns the workqueue for entries on `node`: the node-affine one for an online
+    /// node, else the one for any CPU.
+    pub(crate) fn wq_for(&self, node: i32) -> &crate::wq::Workqueue {
+        if crate::numa::node_online(node) {
+            &self.node_wq
+        } else {
+            &self.wq
+        }
+    }
+
+    /// Returns the default (registered) domain used by `schedule()` and friends.
+    pub(crate) fn dfl_domain(&self) -> &Domain {
+        &self.dfl_domain
+    }
+
+    /// Returns the number of entries allocated and not yet freed.
+    pub(crate) fn pending(&self) -> u32 {
+        self.entry_count.load(Ordering::Relaxed)
+    }
+
+    fn take_cookie(&self) -> u64 {
+        self.next_cookie.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Schedules `func(data, cookie)` on `node` in `domain`, or runs it now if the entry
+    /// cannot be allocated or too much work is pending. Callable with interrupts off.
+    pub(crate) fn schedule_node_domain(
+        &self,
+        func: Func,
+        data: *mut c_void,
+        node: i32,
+        domain: &Domain,
+    ) -> u64 {
+        match KBox::pin_init(Entry::new(func, data, domain), GFP_ATOMIC) {
+            Ok(entry) if !self.too_busy() => self.queue(entry, node, domain),
+            _ => {
+                let cookie = self.take_cookie();
+                // SAFETY: the caller vouches for `func` and `data`, as in C; running the
+                // function synchronously is the documented fallback.
+                unsafe { func(data, cookie) };
+                cookie
+            }
+        }
+    }
+
+    /// Like [`Engine::schedule_node_domain`] in the default domain, but never runs `func`
+    /// synchronously: returns `None` if it could not be queued.
+    pub(crate) fn schedule_nocall(&self, func: Func, data: *mut c_void, node: i32) -> Option<u64> {
+        // GFP_KERNEL, as async_schedule_dev_nocall() uses: it may sleep.
+        let entry = KBox::pin_init(Entry::new(func, data, &self.dfl_domain), GFP_KERNEL).ok()?;
+        (!self.too_busy()).then(|| self.queue(entry, node, &self.dfl_domain))
+    }
+
+    fn too_busy(&self) -> bool {
+        // SAFETY: the helper only reads the module parameter.
+        self.entry_count.load(Ordering::Relaxed) > unsafe { rasync_param_max_work() }
+    }
+
+    /// Takes a cookie, links the entry on `domain` (its own) and queues it.
+    fn queue(&self, mut entry: Pin<KBox<Entry>>, node: i32, domain: &Domain) -> u64 {
+        let cookie;
+        {
+            let guard = domain.lock();
+            let global_guard = domain.is_registered().then(|| self.global.lock());
+            cookie = self.take_cookie();
+            // SAFETY: `cookie` is not structurally pinned; the entry is not linked yet.
+            // INVARIANT: the cookie is set before linking and never changed again.
+            unsafe { entry.as_mut().get_unchecked_mut().cookie = cookie };
+            // SAFETY: the entry lives until `run_entry` unlinks it; `cookie` was taken
+            // under every lock of the lists it joins, so it is their highest.
+            unsafe {
+                if let Some(g) = &global_guard {
+                    self.global.add_locked(g, entry.link(Link::Global));
+                }
+                domain.add_locked(&guard, entry.link(Link::Domain));
+            }
+            self.entry_count.fetch_add(1, Ordering::Relaxed);
+        }
+        self.wq_for(node).queue_work_node(node, entry);
+        cookie
+    }
+
+    /// Unlinks a finished entry and wakes the waiters it unblocks.
+    fn finish(&self, entry: &Entry) {
+        let mut woken = list_head {
+            next: null_mut(),
+            prev: null_mut(),
+        };
+        let woken = &raw mut woken;
+        // SAFETY: `woken` is a local list head that is not moved while in use.
+        unsafe { list::init(woken) };
+        {
+            let domain = entry.domain();
+            let guard = domain.lock();
+            // SAFETY: the entry is on its domain's list (and on the global one if the
+            // domain is registered) until here; `woken` is ours.
+            unsafe {
+                domain.remove_locked(&guard, entry.link(Link::Domain), Link::Domain, woken);
+                if domain.is_registered() {
+                    let global_guard = self.global.lock();
+                    let node = entry.link(Link::Global);
+                    self.global
+                        .remove_locked(&global_guard, node, Link::Global, woken);
+                }
+            }
+        }
+        // SAFETY: the waiters on `woken` are off every domain list and no lock is held,
+        // so a woken owner of a heap domain may free it right away.
+        unsafe { complete_woken(woken) };
+    }
+
+    /// Waits until every entry of `domain` (or of all registered domains, for `None`)
+    /// with a cookie below `cookie` has finished.
+    pub(crate) fn synchronize_cookie_domain(&self, cookie: u64, domain: Option<&Domain>) {
+        let (list, link) = match domain {
+            Some(d) => (d, Link::Domain),
+            None => (&self.global, Link::Global),
+        };
+        let cookie = Self::not_past_self(cookie, domain);
+        // SAFETY: the trace helpers only print.
+        let start = unsafe { rasync_trace_waiting() };
+        pin_init::stack_pin_init!(let waiter = Waiter::new(cookie));
+        if list.park_waiter(&waiter, link) {
+            waiter.wait();
+        }
+        // SAFETY: as above.
+        unsafe { rasync_trace_continuing(start) };
+    }
+
+    /// Lowers `cookie` to the caller's own if it runs an entry of the waited-for list:
+    /// waiting past it would wait for itself forever.
+    fn not_past_self(cookie: u64, domain: Option<&Domain>) -> u64 {
+        let Some(me) = Entry::current() else {
+            return cookie;
+        };
+        let same_list = match domain {
+            Some(d) => core::ptr::eq(me.domain(), d),
+            None => me.domain().is_registered(),
+        };
+        if !same_list || me.cookie >= cookie {
+            return cookie;
+        }
+        kernel::pr_warn_once!(
+            "synchronize from inside async entry {} would wait for itself; waiting for cookies below {} only\n",
+            me.cookie,
+            me.cookie
+        );
+        me.cookie
+    }
+
+    /// `synchronize_full()`: waits for every entry of every registered domain.
+    pub(crate) fn synchronize_full(&self) {
+        self.synchronize_cookie_domain(COOKIE_MAX, None);
+    }
+}
+
+/// Runs a queued entry: calls its function, unlinks it, frees it.
+pub(crate) fn run_entry(entry: Pin<KBox<Entry>>) {
+    let Some(engine) = get() else {
+        // Cannot happen: the engine is withdrawn only once no entry is pending.
+        return;
+    };
+    let (cookie, func, data) = (entry.cookie, entry.func, entry.data);
+    // SAFETY: the trace helper only prints.
+    let start = unsafe { rasync_trace_calling(cookie, func) };
+    // SAFETY: the scheduler vouched for `func` and `data`, as with async_schedule().
+    unsafe { func(data, cookie) };
+    // SAFETY: as above.
+    unsafe { rasync_trace_returned(cookie, func, start) };
+    engine.finish(&entry);
+    drop(entry);
+    if engine.entry_count.fetch_sub(1, Ordering::AcqRel) == 1 {
+        engine.drained.wake_up_all();
+    }
+}
+
+#[kunit_tests(rasync_engine)]
+mod tests {
+    use super::*;
+    use crate::{numa::NUMA_NO_NODE, wait::Completion};
+    use core::sync::atomic::AtomicBool;
+    use kernel::sync::Arc;
+
+    extern "C" {
+        fn rasync_param_set_max_work(value: u32);
+    }
+
+    /// How long a gated entry waits for its gate before giving up, so no test can hang.
+    const GATE_TIMEOUT_MS: u32 = 3000;
+
+    /// What one entry observed; written in the entry, asserted in the test thread.
+    #[pin_data]
+    struct Probe {
+        #[pin]
+        gate: Completion,
+        gated: bool,
+        ran: AtomicBool,
+        gate_timed_out: AtomicBool,
+        cookie: AtomicU64,
+        task: AtomicPtr<bindings::task_struct>,
+        is_async: AtomicBool,
+    }
+
+    impl Probe {
+        fn new(gated: bool) -> Result<Arc<Self>> {
+            Arc::pin_init(
+                pin_init!(Self {
+                    gate <- Completion::new(),
+                    gated,
+                    ran: AtomicBool::new(false),
+                    gate_timed_out: AtomicBool::new(false),
+                    cookie: AtomicU64::new(0),
+                    task: AtomicPtr::new(null_mut()),
+                    is_async: AtomicBool::new(false),
+                }),
+                GFP_KERNEL,
+            )
+        }
+
+        fn open(&self) {
+            self.gate.complete();
+        }
+
+        fn ran(&self) -> bool {
+            self.ran.load(Ordering::Acquire)
+        }
+
+        fn ran_in_caller(&self) -> bool {
+            // SAFETY: `get_current` has no preconditions.
+            self.task.load(Ordering::Acquire) == unsafe { bindings::get_current() }
+        }
+    }
+
+    /// The entry function: records, waits for its gate if gated, records completion.
+    unsafe extern "C" fn probe_fn(data: *mut c_void, cookie: u64) {
+        // SAFETY: `data` came from `Arc::into_raw` in `schedule_probe`; this call owns it.
+        let probe = unsafe { Arc::from_raw(data.cast::<Probe>()) };
+        probe.cookie.store(cookie, Ordering::Relaxed);
+        // SAFETY: `get_current` has no preconditions.
+        probe
+            .task
+            .store(unsafe { bindings::get_current() }, Ordering::Relaxed);
+        probe
+            .is_async
+            .store(Entry::current().is_some(), Ordering::Relaxed);
+        if probe.gated && !probe.gate.wait_timeout_ms(GATE_TIMEOUT_MS) {
+            probe.gate_timed_out.store(true, Ordering::Relaxed);
+        }
+        probe.ran.store(true, Ordering::Release);
+    }
+
+    fn engine() -> Result<&'static Engine> {
+        get().ok_or(ENODEV)
+    }
+
+    fn schedule_probe(probe: &Arc<Probe>, domain: &Domain) -> Result<u64> {
+        let data = Arc::into_raw(probe.clone()).cast_mut().cast();
+        Ok(engine()?.schedule_node_domain(probe_fn, data, NUMA_NO_NODE, domain))
+    }
+
+    fn new_domain(registered: bool) -> Result<Pin<KBox<Domain>>> {
+        Ok(KBox::pin_init(Domain::new_heap(registered), GFP_KERNEL)?)
+    }
+
+    #[test]
+    fn cookies_start_at_one_and_increase() -> Result {
+        let e = engine()?;
+        let mut last = 0;
+        for _ in 0..16 {
+            let probe = Probe::new(false)?;
+            let cookie = schedule_probe(&probe, e.dfl_domain())?;
+            assert!(cookie >= 1);
+            assert!(cookie > last);
+            last = cookie;
+        }
+        e.synchronize_full();
+        Ok(())
+    }
+
+    #[test]
+    fn synchronize_cookie_waits_for_exactly_the_lower_cookies() -> Result {
+        let e = engine()?;
+        let (d, other) = (new_domain(false)?, new_domain(false)?);
+        let (p1, p2, p3) = (Probe::new(true)?, Probe::new(true)?, Probe::new(true)?);
+        let c1 = schedule_probe(&p1, &d)?;
+        let c_other = schedule_probe(&p3, &other)?;
+        let c2 = schedule_probe(&p2, &d)?;
+        assert!(c1 < c_other && c_other < c2);
+        p1.open();
+        // Waits for p1 (cookie below c2) only: not for p2 (c2 itself) nor for p3 (other
+        // domain), both still gated; had it waited for them, they would have timed out.
+        e.synchronize_cookie_domain(c2, Some(&d));
+        assert!(p1.ran());
+        assert!(!p2.ran());
+        assert!(!p3.ran());
+        p2.open();
+        p3.open();
+        e.synchronize_cookie_domain(COOKIE_MAX, Some(&d));
+        assert!(p2.ran());
+        e.synchronize_cookie_domain(COOKIE_MAX, Some(&other));
+        assert!(p3.ran());
+        assert!(!p1.gate_timed_out.load(Ordering::Relaxed));
+        assert!(!p2.gate_timed_out.load(Ordering::Relaxed));
+        Ok(())
+    }
+
+    #[test]
+    fn synchronize_on_a_past_cookie_returns_at_once() -> Result {
+        let e = engine()?;
+        let d = new_domain(false)?;
+        let p = Probe::new(true)?;
+        let c = schedule_probe(&p, &d)?;
+        // Cookies at or below the lowest in progress need nothing to finish.
+        e.synchronize_cookie_domain(c, Some(&d));
+        e.synchronize_cookie_domain(1, Some(&d));
+        assert!(!p.ran());
+        p.open();
+        e.synchronize_cookie_domain(COOKIE_MAX, Some(&d));
+        assert!(p.ran());
+        Ok(())
+    }
+
+    #[test]
+    fn full_waits_for_registered_domains_only() -> Result {
+        let e = engine()?;
+        let (reg, excl) = (new_domain(true)?, new_domain(false)?);
+        let (pr, pd, px) = (Probe::new(true)?, Probe::new(true)?, Probe::new(true)?);
+        schedule_probe(&px, &excl)?;
+        schedule_probe(&pr, &reg)?;
+        schedule_probe(&pd, e.dfl_domain())?;
+        pr.open();
+        pd.open();
+        e.synchronize_full();
+        assert!(pr.ran());
+        assert!(pd.ran());
+        assert!(!px.ran());
+        px.open();
+        e.synchronize_cookie_domain(COOKIE_MAX, Some(&excl));
+        assert!(px.ran());
+        Ok(())
+    }
+
+    #[test]
+    fn current_is_async_inside_only() -> Result {
+        let e = engine()?;
+        let p = Probe::new(false)?;
+        schedule_probe(&p, e.dfl_domain())?;
+        e.synchronize_full();
+        assert!(p.ran());
+        assert!(p.is_async.load(Ordering::Relaxed));
+        assert!(!p.ran_in_caller());
+        assert!(Entry::current().is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn too_much_pending_runs_synchronously() -> Result {
+        let e = engine()?;
+        let d = new_domain(false)?;
+        let blocker = Probe::new(true)?;
+        schedule_probe(&blocker, &d)?;
+        // SAFETY: the helper writes the module parameter.
+        unsafe { rasync_param_set_max_work(0) };
+        let before = e.pending();
+        let sync = Probe::new(false)?;
+        let c = schedule_probe(&sync, &d)?;
+        let ran_now = sync.ran();
+        let nocall = Probe::new(false)?;
+        let data = Arc::into_raw(nocall.clone()).cast_mut().cast();
+        let queued = e.schedule_nocall(probe_fn, data, NUMA_NO_NODE);
+        if queued.is_none() {
+            // SAFETY: not queued, so the reference handed over is still ours to drop.
+            drop(unsafe { Arc::from_raw(data.cast::<Probe>()) });
+        }
+        // SAFETY: as above.
+        unsafe { rasync_param_set_max_work(32768) };
+        blocker.open();
+        e.synchronize_cookie_domain(COOKIE_MAX, Some(&d));
+        e.synchronize_full();
+        assert!(before > 0);
+        assert!(ran_now);
+        assert!(sync.ran_in_caller());
+        assert!(!sync.is_async.load(Ordering::Relaxed));
+        assert_eq!(sync.cookie.load(Ordering::Relaxed), c);
+        assert!(queued.is_none());
+        assert!(!nocall.ran());
+        Ok(())
+    }
+
+    /// Sets `current->fail_nth` (fault injection): the `n`-th next allocation fails.
+    #[cfg(CONFIG_FAILSLAB)]
+    fn fail_nth(n: u32) {
+        extern "C" {
+            fn rasync_helper_set_fail_nth(n: u32);
+        }
+        // SAFETY: the helper writes the current task's own `fail_nth`. (Rust's generated
+        // `task_struct` layout cannot be trusted for this field: it differs from C's.)
+        unsafe { rasync_helper_set_fail_nth(n) };
+    }
+
+    #[cfg(CONFIG_FAILSLAB)]
+    #[test]
+    fn allocation_failure_runs_synchronously() -> Result {
+        let e = engine()?;
+        let p = Probe::new(false)?;
+        let data = Arc::into_raw(p.clone()).cast_mut().cast();
+        // The next slab allocation of this task, the entry's, fails.
+        fail_nth(1);
+        let c = e.schedule_node_domain(probe_fn, data, NUMA_NO_NODE, e.dfl_domain());
+        let ran_now = p.ran();
+        fail_nth(0);
+        e.synchronize_full();
+        assert!(ran_now);
+        assert!(p.ran_in_caller());
+        assert_eq!(p.cookie.load(Ordering::Relaxed), c);
+        Ok(())
+    }
+
+    /// Entry that synchronizes on everything from inside, which would wait for itself.
+    unsafe extern "C" fn sync_self_fn(data: *mut c_void, _cookie: u64) {
+        if let Some(e) = get() {
+            e.synchronize_full();
+        }
+        // SAFETY: `data` came from `Arc::into_raw`; this call owns it.
+        let probe = unsafe { Arc::from_raw(data.cast::<Probe>()) };
+        probe.ran.store(true, Ordering::Release);
+    }
+
+    #[test]
+    fn synchronize_inside_an_entry_does_not_wait_for_itself() -> Result {
+        let e = engine()?;
+        let p = Probe::new(false)?;
+        let data = Arc::into_raw(p.clone()).cast_mut().cast();
+        e.schedule_node_domain(sync_self_fn, data, NUMA_NO_NODE, e.dfl_domain());
+        e.synchronize_full();
+        assert!(p.ran());
+        Ok(())
+    }
+
+    /// Entry that waits for its gate, opened by an entry scheduled after it.
+    unsafe extern "C" fn wait_for_last_fn(data: *mut c_void, _cookie: u64) {
+        // SAFETY: `data` came from `Arc::into_raw`; this call owns it.
+        let probe = unsafe { Arc::from_raw(data.cast::<Probe>()) };
+        if !probe.gate.wait_timeout_ms(GATE_TIMEOUT_MS * 3) {
+            probe.gate_timed_out.store(true, Ordering::Relaxed);
+        }
+        probe.ran.store(true, Ordering::Release);
+    }
+
+    /// Opens the gate of the probe it is given.
+    unsafe extern "C" fn open_gate_fn(data: *mut c_void, _cookie: u64) {
+        // SAFETY: `data` came from `Arc::into_raw`; this call owns it.
+        let probe = unsafe { Arc::from_raw(data.cast::<Probe>()) };
+        probe.gate.complete();
+    }
+
+    #[test]
+    fn more_than_min_active_interdependent_entries_run() -> Result {
+        const N: usize = 32;
+        let e = engine()?;
+        let d = new_domain(false)?;
+        let mut waiters = KVec::new();
+        for i in 0..N {
+            let p = Probe::new(true)?;
+            let data = Arc::into_raw(p.clone()).cast_mut().cast();
+            let node = (i % 2) as i32;
+            e.schedule_node_domain(wait_for_last_fn, data, node, &d);
+            waiters.push(p, GFP_KERNEL)?;
+        }
+        // Each gate is opened by an entry queued after all N waiters: those openers only
+        // run if the workqueue runs more than N entries at once, or if they overtake.
+        for p in waiters.iter() {
+            let data = Arc::into_raw(p.clone()).cast_mut().cast();
+            e.schedule_node_domain(open_gate_fn, data, NUMA_NO_NODE, &d);
+        }
+        e.synchronize_cookie_domain(COOKIE_MAX, Some(&d));
+        let timed_out = waiters
+            .iter()
+            .filter(|p| p.gate_timed_out.load(Ordering::Relaxed))
+            .count();
+        assert_eq!(timed_out, 0);
+        assert!(waiters.iter().all(|p| p.ran()));
+        Ok(())
+    }
+}

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! An entry: one scheduled call, from `schedule*()` until its function has returned.
+//!
+//! An entry is allocated with `GFP_ATOMIC` (callers may have interrupts off), linked on
+//! its domain's list (and the global list if the domain is registered) under the
+//! domain's lock, then handed to the workqueue as a `Pin<KBox<Entry>>`. The worker calls
+//! the function, unlinks the entry (waking the waiters it unblocks) and frees it.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! let entry = KBox::pin_init(Entry::new(func, data, domain), GFP_ATOMIC)?;
+//! ```
+
+use crate::domain::{Domain, Link};
+use kernel::{
+    bindings::{self, list_head},
+    ffi::c_void,
+    impl_has_work, new_work,
+    prelude::*,
+    types::Opaque,
+    workqueue::{Work, WorkItem, WorkItemPointer},
+};
+
+/// `rasync_func_t`: the called function, `void (*)(void *data, rasync_cookie_t cookie)`.
+pub(crate) type Func = unsafe extern "C" fn(data: *mut c_void, cookie: u64);
+
+/// A scheduled call.
+///
+/// # Invariants
+///
+/// - `domain` outlives the entry (static, or a heap domain destroyed only after a full
+///   synchronize of it).
+/// - `cookie` is set before the entry is linked and never changes afterwards.
+/// - The links are initialised; see [`crate::domain`] for when they are on lists.
+#[pin_data]
+pub(crate) struct Entry {
+    #[pin]
+    work: Work<Entry>,
+    #[pin]
+    domain_link: Opaque<list_head>,
+    #[pin]
+    global_link: Opaque<list_head>,
+    pub(crate) cookie: u64,
+    pub(crate) func: Func,
+    pub(crate) data: *mut c_void,
+    pub(crate) domain: *const Domain,
+}
+
+// SAFETY: `data` is the caller's, handed to `func` on whatever CPU runs the entry, exactly
+// as `kernel/async.c` does; `domain` is `Sync`.
+unsafe impl Send for Entry {}
+
+impl_has_work! {
+    impl HasWork<Self> for Entry { self.work }
+}
+
+impl Entry {
+    /// Returns an initialiser for an unlinked entry of `domain` (cookie not yet set).
+    pub(crate) fn new(func: Func, data: *mut c_void, domain: &Domain) -> impl PinInit<Self> {
+        let domain = core::ptr::from_ref(domain);
+        pin_init!(Self {
+            work <- new_work!("rasync::Entry::work"),
+            // SAFETY: `slot` is valid for writes.
+            domain_link <- Opaque::ffi_init(|slot| unsafe { crate::list::init(slot) }),
+            // SAFETY: `slot` is valid for writes.
+            global_link <- Opaque::ffi_init(|slot| unsafe { crate::list::init(slot) }),
+            cookie: 0,
+            func,
+            data,
+            domain,
+        })
+    }
+
+    /// Returns the entry's link for lists of kind `link`.
+    pub(crate) fn link(&self, link: Link) -> *mut list_head {
+        match link {
+            Link::Domain => self.domain_link.get(),
+            Link::Global => self.global_link.get(),
+        }
+    }
+
+    /// Returns the entry's domain.
+    pub(crate) fn domain(&self) -> &Domain {
+        // SAFETY: the domain outlives the entry (type invariant).
+        unsafe { &*self.domain }
+    }
+
+    /// Returns the cookie of the entry whose `link` is `node`.
+    ///
+    /// # Safety
+    ///
+    /// `node` must be the `link` link of a live entry.
+    pub(crate) unsafe fn cookie_of(node: *mut list_head, link: Link) -> u64 {
+        let node = node.cast::<Opaque<list_head>>();
+        // SAFETY: the caller guarantees `node` is that field of a live `Entry`.
+        unsafe {
+            match link {
+                Link::Domain => (*kernel::container_of!(node, Self, domain_link)).cookie,
+                Link::Global => (*kernel::container_of!(node, Self, global_link)).cookie,
+            }
+        }
+    }
+
+    /// Returns the entry the current task is running, if it is a rasync worker.
+    pub(crate) fn current() -> Option<&'static Entry> {
+        // SAFETY: `current_work` has no preconditions.
+        let work = unsafe { bindings::current_work() };
+        if work.is_null() {
+            return None;
+        }
+        let ours = <Pin<KBox<Entry>> as WorkItemPointer<0>>::run as *const () as usize;
+        // SAFETY: `work` is the item the current worker is executing; its `func` is
+        // written only when the item is initialised.
+        let func = unsafe { (*work).func }.map_or(0, |f| f as *const () as usize);
+        if func != ours {
+            return None;
+        }
+        // SAFETY: the current work item runs `Entry`'s function, so it is the `work`
+        // field of the entry this task is running, which lives until the task is done
+        // with it; the reference is only used during the call into rasync.
+        Some(unsafe { &*kernel::container_of!(work.cast::<Work<Entry>>(), Self, work) })
+    }
+}
+
+impl WorkItem for Entry {
+    type Pointer = Pin<KBox<Entry>>;
+
+    fn run(this: Pin<KBox<Entry>>) {
+        crate::engine::run_entry(this);
+    }
+}

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Export table for the functions rasync implements in Rust (rust/exports.rs).
+ * The prototypes come from include/rasync.h, so the compiler checks them.
+ */
+
+#include <linux/export.h>
+#include "../include/rasync.h"
+
+EXPORT_SYMBOL_GPL(rasync_schedule_node);
+EXPORT_SYMBOL_GPL(rasync_schedule_node_domain);
+EXPORT_SYMBOL_GPL(rasync_schedule_dev_nocall);
+EXPORT_SYMBOL_GPL(rasync_schedule_node_nocall);
+EXPORT_SYMBOL_GPL(rasync_synchronize_full);
+EXPORT_SYMBOL_GPL(rasync_synchronize_full_domain);
+EXPORT_SYMBOL_GPL(rasync_synchronize_cookie);
+EXPORT_SYMBOL_GPL(rasync_synchronize_cookie_domain);
+EXPORT_SYMBOL_GPL(rasync_current_is_async);
+EXPORT_SYMBOL_GPL(rasync_domain_create);
+EXPORT_SYMBOL_GPL(rasync_domain_destroy);

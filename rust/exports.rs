@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The C ABI of `include/rasync.h`: thin `extern "C"` shims over [`crate::engine`].
+//!
+//! `exports.c` exports these symbols (GPL) so that C and Rust modules can call them.
+//! Pointers from C are checked for null here; a null function or domain gets a
+//! `WARN_ONCE`-style error message and no call, never a crash.
+//!
+//! # Examples
+//!
+//! ```c
+//! static RASYNC_DOMAIN(my_domain);
+//! rasync_cookie_t c = rasync_schedule_domain(probe_one, dev, &my_domain);
+//! rasync_synchronize_full_domain(&my_domain);
+//! ```
+//!
+//! C header: [`include/rasync.h`](../include/rasync.h)
+
+use crate::{
+    domain::{Domain, RawDomain, COOKIE_MAX},
+    engine::{self, Engine},
+    entry::{Entry, Func},
+    numa,
+};
+use kernel::{bindings, ffi::c_void, prelude::*};
+
+/// Returns the engine, or logs why a call into rasync cannot be served.
+fn engine_or_err(what: &str) -> Option<&'static Engine> {
+    let engine = engine::get();
+    if engine.is_none() {
+        pr_err!("{what}: called while rasync is not loaded\n");
+    }
+    engine
+}
+
+/// Borrows a C domain; `None` for null.
+///
+/// # Safety
+///
+/// A non-null `domain` must be an initialised domain that outlives the call.
+unsafe fn domain_ref<'a>(domain: *mut RawDomain) -> Option<&'a Domain> {
+    // SAFETY: the caller guarantees a non-null `domain` is valid.
+    (!domain.is_null()).then(|| unsafe { Domain::from_raw(domain) })
+}
+
+/// `rasync_schedule_node_domain()`: schedule `func(data, cookie)` on `node` in `domain`.
+///
+/// # Safety
+///
+/// `domain` must be an initialised domain that outlives every entry scheduled on it;
+/// `func` must be callable with `data` from any CPU.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rasync_schedule_node_domain(
+    func: Option<Func>,
+    data: *mut c_void,
+    node: i32,
+    domain: *mut RawDomain,
+) -> u64 {
+    let Some(func) = func else {
+        pr_err!("rasync_schedule_node_domain: NULL function, nothing scheduled\n");
+        return 0;
+    };
+    // SAFETY: the caller guarantees a non-null domain is valid.
+    let Some(domain) = (unsafe { domain_ref(domain) }) else {
+        pr_err!("rasync_schedule_node_domain: NULL domain, nothing scheduled\n");
+        return 0;
+    };
+    let Some(engine) = engine_or_err("rasync_schedule_node_domain") else {
+        return 0;
+    };
+    engine.schedule_node_domain(func, data, node, domain)
+}
+
+/// `rasync_schedule_node()`: schedule in the default domain.
+///
+/// # Safety
+///
+/// `func` must be callable with `data` from any CPU.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rasync_schedule_node(
+    func: Option<Func>,
+    data: *mut c_void,
+    node: i32,
+) -> u64 {
+    let Some(engine) = engine_or_err("rasync_schedule_node") else {
+        return 0;
+    };
+    let domain = engine.dfl_domain().as_raw();
+    // SAFETY: the default domain lives as long as the engine; the caller vouches for the rest.
+    unsafe { rasync_schedule_node_domain(func, data, node, domain) }
+}
+
+/// `rasync_schedule_dev_nocall()`: schedule `func(dev, cookie)` on `dev`'s node, or
+/// return `false` without calling it.
+///
+/// # Safety
+///
+/// `dev` must be a valid device that outlives the call of `func`.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rasync_schedule_dev_nocall(
+    func: Option<Func>,
+    dev: *mut bindings::device,
+) -> bool {
+    let (Some(func), false) = (func, dev.is_null()) else {
+        pr_err!("rasync_schedule_dev_nocall: NULL function or device, nothing scheduled\n");
+        return false;
+    };
+    let Some(engine) = engine_or_err("rasync_schedule_dev_nocall") else {
+        return false;
+    };
+    // SAFETY: the caller guarantees `dev` is valid.
+    let node = unsafe { numa::dev_to_node(dev) };
+    engine.schedule_nocall(func, dev.cast(), node).is_some()
+}
+
+/// `rasync_schedule_node_nocall()`: schedule `func(data, cookie)` on `node` in the default
+/// domain, or return `false` without calling it.
+///
+/// # Safety
+///
+/// `func` must be callable with `data` from any CPU.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rasync_schedule_node_nocall(
+    func: Option<Func>,
+    data: *mut c_void,
+    node: i32,
+) -> bool {
+    let Some(func) = func else {
+        pr_err!("rasync_schedule_node_nocall: NULL function, nothing scheduled\n");
+        return false;
+    };
+    let Some(engine) = engine_or_err("rasync_schedule_node_nocall") else {
+        return false;
+    };
+    engine.schedule_nocall(func, data, node).is_some()
+}
+
+/// `rasync_synchronize_cookie_domain()`: wait for the entries of `domain` (all registered
+/// domains if null) whose cookie is below `cookie`.
+///
+/// # Safety
+///
+/// A non-null `domain` must be an initialised domain.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rasync_synchronize_cookie_domain(
+    cookie: u64,
+    domain: *mut RawDomain,
+) {
+    if let Some(engine) = engine_or_err("rasync_synchronize_cookie_domain") {
+        // SAFETY: the caller guarantees a non-null domain is valid.
+        engine.synchronize_cookie_domain(cookie, unsafe { domain_ref(domain) });
+    }
+}
+
+/// `rasync_synchronize_cookie()`: wait for the default domain's entries below `cookie`.
+#[no_mangle]
+pub(crate) extern "C" fn rasync_synchronize_cookie(cookie: u64) {
+    if let Some(engine) = engine_or_err("rasync_synchronize_cookie") {
+        engine.synchronize_cookie_domain(cookie, Some(engine.dfl_domain()));
+    }
+}
+
+/// `rasync_synchronize_full_domain()`: wait for every entry of `domain` (of all registered
+/// domains if null).
+///
+/// # Safety
+///
+/// A non-null `domain` must be an initialised domain.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rasync_synchronize_full_domain(domain: *mut RawDomain) {
+    // SAFETY: the caller's guarantee is passed on.
+    unsafe { rasync_synchronize_cookie_domain(COOKIE_MAX, domain) }
+}
+
+/// `rasync_synchronize_full()`: wait for every entry of every registered domain.
+#[no_mangle]
+pub(crate) extern "C" fn rasync_synchronize_full() {
+    if let Some(engine) = engine_or_err("rasync_synchronize_full") {
+        engine.synchronize_full();
+    }
+}
+
+/// `rasync_current_is_async()`: whether the caller runs inside a rasync function.
+#[no_mangle]
+pub(crate) extern "C" fn rasync_current_is_async() -> bool {
+    Entry::current().is_some()
+}
+
+/// `rasync_domain_create()`: allocate an empty domain (`GFP_KERNEL`); null on failure.
+#[no_mangle]
+pub(crate) extern "C" fn rasync_domain_create(registered: bool) -> *mut RawDomain {
+    match KBox::pin_init(Domain::new_heap(registered), GFP_KERNEL) {
+        // SAFETY: the domain is never moved out of its box: only `rasync_domain_destroy`
+        // turns the pointer back into the box.
+        Ok(domain) => unsafe { KBox::into_raw(Pin::into_inner_unchecked(domain)) }.cast(),
+        Err(_) => core::ptr::null_mut(),
+    }
+}
+
+/// `rasync_domain_destroy()`: wait for the domain's entries, then free it.
+///
+/// # Safety
+///
+/// `domain` must come from [`rasync_domain_create`] and not be used afterwards.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rasync_domain_destroy(domain: *mut RawDomain) {
+    if domain.is_null() {
+        return;
+    }
+    // SAFETY: the caller guarantees `domain` is a live created domain.
+    unsafe { rasync_synchronize_full_domain(domain) };
+    // SAFETY: `domain` came from `KBox::into_raw` in `rasync_domain_create`; no entry
+    // refers to it any more and no waiter is parked on it.
+    drop(unsafe { KBox::from_raw(domain.cast::<Domain>()) });
+}

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rasync module parameters. They are C module_param()s, not Rust `params:`, because
+ * Rust parameters are read-only at load time; these are writable in
+ * /sys/module/rasync/parameters/ and accepted on the kernel command line as
+ * rasync.max_work= and rasync.initcall_debug=.
+ */
+
+#include <linux/moduleparam.h>
+#include "rasync_internal.h"
+
+static unsigned int max_work = 32768;
+module_param(max_work, uint, 0644);
+MODULE_PARM_DESC(max_work,
+		 "Run synchronously once more than this many entries are pending (default 32768, as MAX_WORK in kernel/async.c)");
+
+static bool initcall_debug;
+module_param(initcall_debug, bool, 0644);
+MODULE_PARM_DESC(initcall_debug,
+		 "Print kernel/async.c's initcall_debug trace lines (for scripts/bootgraph.pl)");
+
+static bool numa_strict = true;
+module_param(numa_strict, bool, 0444);
+MODULE_PARM_DESC(numa_strict,
+		 "Run entries scheduled on a node strictly on that node's CPUs (default 1; 0: best effort, as kernel/async.c)");
+
+bool rasync_param_numa_strict(void)
+{
+	return READ_ONCE(numa_strict);
+}
+
+unsigned int rasync_param_max_work(void)
+{
+	return READ_ONCE(max_work);
+}
+
+void rasync_param_set_max_work(unsigned int value)
+{
+	WRITE_ONCE(max_work, value);
+}
+
+bool rasync_param_initcall_debug(void)
+{
+	return READ_ONCE(initcall_debug);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Functions the C side of rasync.ko provides to its Rust side (declared again, with
+ * Rust types, in the `extern "C"` blocks of numa.rs, lock.rs, domain.rs and engine.rs).
+ * None of them is exported.
+ */
+#ifndef _RASYNC_INTERNAL_H
+#define _RASYNC_INTERNAL_H
+
+#include <linux/ktime.h>
+#include <linux/spinlock.h>
+#include "../include/rasync.h"
+
+/* helpers.c: bodies for static inlines the bindings cannot call */
+int rasync_helper_cpu_to_node(int cpu);
+bool rasync_helper_node_online(int node);
+int rasync_helper_nr_node_ids(void);
+int rasync_helper_dev_to_node(struct device *dev);
+unsigned long rasync_helper_spin_lock_irqsave(spinlock_t *lock);
+void rasync_helper_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
+void rasync_helper_domain_layout(size_t *size, size_t *pending, size_t *waiters,
+				 size_t *registered);
+void rasync_helper_set_fail_nth(unsigned int n);
+int rasync_helper_wq_sysfs_write(const char *wq, const char *attr, const char *val);
+
+/* params.c */
+unsigned int rasync_param_max_work(void);
+void rasync_param_set_max_work(unsigned int value);
+bool rasync_param_initcall_debug(void);
+bool rasync_param_numa_strict(void);
+
+/* trace.c */
+ktime_t rasync_trace_calling(rasync_cookie_t cookie, rasync_func_t func);
+void rasync_trace_returned(rasync_cookie_t cookie, rasync_func_t func, ktime_t start);
+ktime_t rasync_trace_waiting(void);
+void rasync_trace_continuing(ktime_t start);
+
+#endif /* _RASYNC_INTERNAL_H */

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Waiting on the kernel's own primitives: completions and simple wait queues.
+//!
+//! `kernel::sync::Completion` offers only `complete_all()`, and there is no binding for
+//! `swait` at all, so this file wraps both thinly. Nothing here polls or sleeps for a
+//! period: a waiter sleeps uninterruptibly until the waker names it, as
+//! `wait_event()` and `wait_for_completion()` do in C.
+//!
+//! - [`Completion`]: one waiter, one wake-up. Each `synchronize_*()` caller that has to
+//!   wait parks on its own completion, so a finishing entry wakes exactly the waiters
+//!   whose cookie has been reached.
+//! - [`SwaitQueue`]: a condition re-checked on each wake-up; rasync uses it to drain all
+//!   entries at unload.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! stack_pin_init!(let done = Completion::new());
+//! // ... hand `&*done` to a waker, which calls `done.complete()` ...
+//! done.wait();
+//! ```
+//!
+//! C headers: [`include/linux/completion.h`](srctree/include/linux/completion.h),
+//! [`include/linux/swait.h`](srctree/include/linux/swait.h)
+
+use kernel::{bindings, prelude::*, sync::LockClassKey, types::Opaque};
+
+/// A `struct completion`.
+///
+/// # Invariants
+///
+/// `inner` is initialised by `init_completion()`.
+#[pin_data]
+pub(crate) struct Completion {
+    #[pin]
+    inner: Opaque<bindings::completion>,
+}
+
+// SAFETY: completions are designed to be completed and waited on from any thread.
+unsafe impl Send for Completion {}
+// SAFETY: completions are designed to be completed and waited on from any thread.
+unsafe impl Sync for Completion {}
+
+impl Completion {
+    /// Returns an initialiser for a completion that is not done.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            // SAFETY: `slot` is valid for writes; `init_completion` initialises it fully.
+            // INVARIANT: the completion is initialised here.
+            inner <- Opaque::ffi_init(|slot| unsafe { bindings::init_completion(slot) }),
+        })
+    }
+
+    /// Wakes the waiter (`complete()`); safe from any context, including with IRQs off.
+    pub(crate) fn complete(&self) {
+        // SAFETY: the completion is initialised (type invariant).
+        unsafe { bindings::complete(self.inner.get()) };
+    }
+
+    /// Sleeps uninterruptibly until [`Completion::complete`] has been called.
+    pub(crate) fn wait(&self) {
+        // SAFETY: the completion is initialised (type invariant).
+        unsafe { bindings::wait_for_completion(self.inner.get()) };
+    }
+
+    /// Like [`Completion::wait`], but gives up after `timeout_ms`; returns whether it was
+    /// completed. For tests, which must never hang.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn wait_timeout_ms(&self, timeout_ms: u32) -> bool {
+        // SAFETY: `msecs_to_jiffies` is a pure conversion.
+        let timeout = unsafe { bindings::__msecs_to_jiffies(timeout_ms) };
+        // SAFETY: the completion is initialised (type invariant).
+        unsafe { bindings::wait_for_completion_timeout(self.inner.get(), timeout) != 0 }
+    }
+}
+
+/// A simple wait queue (`struct swait_queue_head`).
+///
+/// # Invariants
+///
+/// `head` is initialised by `__init_swait_queue_head()`.
+#[pin_data]
+pub(crate) struct SwaitQueue {
+    #[pin]
+    head: Opaque<bindings::swait_queue_head>,
+}
+
+// SAFETY: swait queues are designed to be used from any thread.
+unsafe impl Send for SwaitQueue {}
+// SAFETY: swait queues are designed to be used from any thread.
+unsafe impl Sync for SwaitQueue {}
+
+impl SwaitQueue {
+    /// Returns an initialiser for an empty queue with lockdep class `key`.
+    pub(crate) fn new(name: &'static CStr, key: Pin<&'static LockClassKey>) -> impl PinInit<Self> {
+        pin_init!(Self {
+            // SAFETY: `slot` is valid for writes; `name` and `key` are static.
+            // INVARIANT: the queue is initialised here.
+            head <- Opaque::ffi_init(|slot| unsafe {
+                bindings::__init_swait_queue_head(slot, name.as_char_ptr(), key.as_ptr())
+            }),
+        })
+    }
+
+    /// Sleeps uninterruptibly until `condition()` holds, re-checking it on each wake-up
+    /// (`swait_event_exclusive()` without the exclusivity).
+    pub(crate) fn wait_event(&self, condition: impl Fn() -> bool) {
+        if condition() {
+            return;
+        }
+        let mut wait = bindings::swait_queue {
+            // SAFETY: `get_current` has no preconditions.
+            task: unsafe { bindings::get_current() },
+            task_list: bindings::list_head {
+                next: core::ptr::null_mut(),
+                prev: core::ptr::null_mut(),
+            },
+        };
+        let entry = core::ptr::addr_of_mut!(wait);
+        // SAFETY: `wait` lives on this frame until after `finish_swait`, and is not moved
+        // while linked: it is only reached through `entry`.
+        unsafe { crate::list::init(core::ptr::addr_of_mut!((*entry).task_list)) };
+        loop {
+            // SAFETY: the queue is initialised (type invariant); `entry` is a valid
+            // `swait_queue` owned by this frame.
+            unsafe {
+                bindings::prepare_to_swait_event(
+                    self.head.get(),
+                    entry,
+                    bindings::TASK_UNINTERRUPTIBLE as i32,
+                )
+            };
+            if condition() {
+                break;
+            }
+            // SAFETY: sleeping is allowed here: callers of `wait_event` are in process
+            // context without spinlocks held.
+            unsafe { bindings::schedule() };
+        }
+        // SAFETY: `entry` was prepared on this queue above.
+        unsafe { bindings::finish_swait(self.head.get(), entry) };
+    }
+
+    /// Wakes every waiter so each re-checks its condition.
+    pub(crate) fn wake_up_all(&self) {
+        // SAFETY: the queue is initialised (type invariant).
+        unsafe { bindings::swake_up_all(self.head.get()) };
+    }
+}
