@@ -95,7 +95,7 @@ unsafe extern "C" fn call_boxed<F: FnOnce(Cookie)>(data: *mut c_void, cookie: u6
 }
 
 /// Does nothing: scheduled to reserve a cookie when the closure cannot be boxed.
-unsafe extern "C" fn reserve_cookie(_data: *mut c_void, _cookie: u64) {}
+extern "C" fn reserve_cookie(_data: *mut c_void, _cookie: u64) {}
 
 /// Schedules `f` on `node` in `domain` (the default domain for null).
 fn schedule_in<F>(f: F, node: i32, domain: *mut ffi::RawDomain) -> Cookie

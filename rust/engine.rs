@@ -361,6 +361,10 @@ mod tests {
     }
 
     /// The entry function: records, waits for its gate if gated, records completion.
+    ///
+    /// # Safety
+    ///
+    /// `data` must come from `Arc::<Probe>::into_raw`; the call takes that reference.
     unsafe extern "C" fn probe_fn(data: *mut c_void, cookie: u64) {
         // SAFETY: `data` came from `Arc::into_raw` in `schedule_probe`; this call owns it.
         let probe = unsafe { Arc::from_raw(data.cast::<Probe>()) };
@@ -388,7 +392,7 @@ mod tests {
     }
 
     fn new_domain(registered: bool) -> Result<Pin<KBox<Domain>>> {
-        Ok(KBox::pin_init(Domain::new_heap(registered), GFP_KERNEL)?)
+        KBox::pin_init(Domain::new_heap(registered), GFP_KERNEL)
     }
 
     #[test]
@@ -546,6 +550,10 @@ mod tests {
     }
 
     /// Entry that synchronizes on everything from inside, which would wait for itself.
+    ///
+    /// # Safety
+    ///
+    /// `data` must come from `Arc::<Probe>::into_raw`; the call takes that reference.
     unsafe extern "C" fn sync_self_fn(data: *mut c_void, _cookie: u64) {
         if let Some(e) = get() {
             e.synchronize_full();
@@ -567,6 +575,10 @@ mod tests {
     }
 
     /// Entry that waits for its gate, opened by an entry scheduled after it.
+    ///
+    /// # Safety
+    ///
+    /// `data` must come from `Arc::<Probe>::into_raw`; the call takes that reference.
     unsafe extern "C" fn wait_for_last_fn(data: *mut c_void, _cookie: u64) {
         // SAFETY: `data` came from `Arc::into_raw`; this call owns it.
         let probe = unsafe { Arc::from_raw(data.cast::<Probe>()) };
@@ -577,6 +589,10 @@ mod tests {
     }
 
     /// Opens the gate of the probe it is given.
+    ///
+    /// # Safety
+    ///
+    /// `data` must come from `Arc::<Probe>::into_raw`; the call takes that reference.
     unsafe extern "C" fn open_gate_fn(data: *mut c_void, _cookie: u64) {
         // SAFETY: `data` came from `Arc::into_raw`; this call owns it.
         let probe = unsafe { Arc::from_raw(data.cast::<Probe>()) };

@@ -42,6 +42,6 @@ impl kernel::InPlaceModule for Rasync {
 impl PinnedDrop for Rasync {
     fn drop(self: Pin<&mut Self>) {
         self.engine.unpublish();
-        pr_info!("unloaded: no entries left, workqueue destroyed\n");
+        pr_info!("unloaded: no entries left, workqueues destroyed\n");
     }
 }
