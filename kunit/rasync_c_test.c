@@ -280,6 +280,23 @@ static void rasync_c_heap_domain(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
 }
 
+static void rasync_c_uninitialised_domain_is_refused(struct kunit *test)
+{
+	static struct rasync_domain zeroed;	/* not defined with RASYNC_DOMAIN() */
+	struct probe p;
+	rasync_cookie_t c;
+
+	probe_init(&p, false);
+	c = rasync_schedule_domain(probe_fn, &p, &zeroed);
+	/* Refused with an error message, but not lost: it ran in the caller. */
+	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
+	KUNIT_EXPECT_PTR_EQ(test, (void *)p.task, (void *)current);
+	KUNIT_EXPECT_EQ(test, p.cookie, c);
+	KUNIT_EXPECT_NE(test, c, 0ULL);
+	rasync_synchronize_full_domain(&zeroed);
+	rasync_synchronize_cookie_domain(c + 1, &zeroed);
+}
+
 static void rasync_c_null_function_is_refused(struct kunit *test)
 {
 	KUNIT_EXPECT_EQ(test, rasync_schedule(NULL, NULL), 0ULL);
@@ -297,6 +314,7 @@ static struct kunit_case rasync_c_cases[] = {
 	KUNIT_CASE(rasync_c_schedule_under_spinlock_irqs_off),
 	KUNIT_CASE(rasync_c_schedule_from_timer_callback),
 	KUNIT_CASE(rasync_c_heap_domain),
+	KUNIT_CASE(rasync_c_uninitialised_domain_is_refused),
 	KUNIT_CASE(rasync_c_null_function_is_refused),
 	{}
 };

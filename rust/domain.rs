@@ -112,6 +112,13 @@ impl Domain {
         unsafe { &*ptr.cast::<Self>() }
     }
 
+    /// Returns whether the domain looks initialised (its lists are linked), to refuse a
+    /// zeroed `struct rasync_domain` defined without `RASYNC_DOMAIN()`.
+    pub(crate) fn is_initialised(&self) -> bool {
+        // SAFETY: reading the list pointers; a valid domain never changes them to null.
+        unsafe { !(*self.pending()).next.is_null() && !(*self.waiters()).next.is_null() }
+    }
+
     /// Returns the C pointer to this domain.
     pub(crate) fn as_raw(&self) -> *mut RawDomain {
         self.0.get()

@@ -162,14 +162,17 @@ impl Engine {
     ) -> u64 {
         match KBox::pin_init(Entry::new(func, data, domain), GFP_ATOMIC) {
             Ok(entry) if !self.too_busy() => self.queue(entry, node, domain),
-            _ => {
-                let cookie = self.take_cookie();
-                // SAFETY: the caller vouches for `func` and `data`, as in C; running the
-                // function synchronously is the documented fallback.
-                unsafe { func(data, cookie) };
-                cookie
-            }
+            _ => self.run_now(func, data),
         }
+    }
+
+    /// The synchronous fallback: takes the next cookie and calls `func` in the caller.
+    pub(crate) fn run_now(&self, func: Func, data: *mut c_void) -> u64 {
+        let cookie = self.take_cookie();
+        // SAFETY: the caller vouches for `func` and `data`, as in C; running the function
+        // synchronously is the documented fallback.
+        unsafe { func(data, cookie) };
+        cookie
     }
 
     /// Like [`Engine::schedule_node_domain`] in the default domain, but never runs `func`
@@ -245,6 +248,7 @@ impl Engine {
             Some(d) => (d, Link::Domain),
             None => (&self.global, Link::Global),
         };
+        kernel::task::might_sleep();
         let cookie = Self::not_past_self(cookie, domain);
         // SAFETY: the trace helpers only print.
         let start = unsafe { rasync_trace_waiting() };

@@ -33,14 +33,34 @@ fn engine_or_err(what: &str) -> Option<&'static Engine> {
     engine
 }
 
-/// Borrows a C domain; `None` for null.
+/// How a caller passed a domain.
+enum DomainArg<'a> {
+    /// A null pointer.
+    Null,
+    /// A domain that was never initialised (not defined with `RASYNC_DOMAIN()`).
+    Uninitialised,
+    /// A usable domain.
+    Valid(&'a Domain),
+}
+
+/// Classifies a C domain pointer, logging an uninitialised one as `what`'s error.
 ///
 /// # Safety
 ///
-/// A non-null `domain` must be an initialised domain that outlives the call.
-unsafe fn domain_ref<'a>(domain: *mut RawDomain) -> Option<&'a Domain> {
-    // SAFETY: the caller guarantees a non-null `domain` is valid.
-    (!domain.is_null()).then(|| unsafe { Domain::from_raw(domain) })
+/// A non-null `domain` must point to a `struct rasync_domain` that outlives `'a`.
+unsafe fn domain_arg<'a>(domain: *mut RawDomain, what: &str) -> DomainArg<'a> {
+    if domain.is_null() {
+        return DomainArg::Null;
+    }
+    // SAFETY: the caller guarantees `domain` points to a live `struct rasync_domain`;
+    // `is_initialised` is checked before anything else is used.
+    let domain = unsafe { Domain::from_raw(domain) };
+    if domain.is_initialised() {
+        DomainArg::Valid(domain)
+    } else {
+        pr_err!("{what}: domain {:p} is not initialised (use RASYNC_DOMAIN())\n", domain.as_raw());
+        DomainArg::Uninitialised
+    }
 }
 
 /// `rasync_schedule_node_domain()`: schedule `func(data, cookie)` on `node` in `domain`.
@@ -60,15 +80,19 @@ pub(crate) unsafe extern "C" fn rasync_schedule_node_domain(
         pr_err!("rasync_schedule_node_domain: NULL function, nothing scheduled\n");
         return 0;
     };
-    // SAFETY: the caller guarantees a non-null domain is valid.
-    let Some(domain) = (unsafe { domain_ref(domain) }) else {
-        pr_err!("rasync_schedule_node_domain: NULL domain, nothing scheduled\n");
-        return 0;
-    };
     let Some(engine) = engine_or_err("rasync_schedule_node_domain") else {
         return 0;
     };
-    engine.schedule_node_domain(func, data, node, domain)
+    // SAFETY: the caller guarantees a non-null domain is valid.
+    match unsafe { domain_arg(domain, "rasync_schedule_node_domain") } {
+        DomainArg::Valid(domain) => engine.schedule_node_domain(func, data, node, domain),
+        DomainArg::Null => {
+            pr_err!("rasync_schedule_node_domain: NULL domain, nothing scheduled\n");
+            0
+        }
+        // Nothing is lost: like the fallback, run it now with the next cookie.
+        DomainArg::Uninitialised => engine.run_now(func, data),
+    }
 }
 
 /// `rasync_schedule_node()`: schedule in the default domain.
@@ -146,9 +170,15 @@ pub(crate) unsafe extern "C" fn rasync_synchronize_cookie_domain(
     cookie: u64,
     domain: *mut RawDomain,
 ) {
-    if let Some(engine) = engine_or_err("rasync_synchronize_cookie_domain") {
-        // SAFETY: the caller guarantees a non-null domain is valid.
-        engine.synchronize_cookie_domain(cookie, unsafe { domain_ref(domain) });
+    let Some(engine) = engine_or_err("rasync_synchronize_cookie_domain") else {
+        return;
+    };
+    // SAFETY: the caller guarantees a non-null domain is valid.
+    match unsafe { domain_arg(domain, "rasync_synchronize_cookie_domain") } {
+        DomainArg::Valid(domain) => engine.synchronize_cookie_domain(cookie, Some(domain)),
+        DomainArg::Null => engine.synchronize_cookie_domain(cookie, None),
+        // Nothing can be pending on a domain that was never initialised.
+        DomainArg::Uninitialised => {}
     }
 }
 
@@ -209,6 +239,13 @@ pub(crate) unsafe extern "C" fn rasync_domain_destroy(domain: *mut RawDomain) {
     }
     // SAFETY: the caller guarantees `domain` is a live created domain.
     unsafe { rasync_synchronize_full_domain(domain) };
+    // SAFETY: as above.
+    if !unsafe { Domain::from_raw(domain) }.is_idle() {
+        // Only possible when destroyed from inside one of its own entries: that entry
+        // and later ones still use it, so leak it rather than free it under them.
+        pr_err!("rasync_domain_destroy: called from inside an entry of the domain; leaking it\n");
+        return;
+    }
     // SAFETY: `domain` came from `KBox::into_raw` in `rasync_domain_create`; no entry
     // refers to it any more and no waiter is parked on it.
     drop(unsafe { KBox::from_raw(domain.cast::<Domain>()) });
