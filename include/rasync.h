@@ -91,6 +91,7 @@ bool rasync_current_is_async(void);
  * never-synchronous schedule with any data (rasync_schedule_dev_nocall() uses it).
  */
 bool rasync_schedule_node_nocall(rasync_func_t func, void *data, int node);
+int rasync_dev_to_node(struct device *dev);	/* dev_to_node(), for Rust callers */
 struct rasync_domain *rasync_domain_create(bool registered);
 void rasync_domain_destroy(struct rasync_domain *domain);
 

@@ -80,6 +80,7 @@ mod ffi {
         pub(super) fn rasync_current_is_async() -> bool;
         pub(super) fn rasync_domain_create(registered: bool) -> *mut RawDomain;
         pub(super) fn rasync_domain_destroy(domain: *mut RawDomain);
+        pub(super) fn rasync_dev_to_node(dev: *mut c_void) -> i32;
     }
 }
 
@@ -138,20 +139,17 @@ pub(crate) fn schedule_node<F: FnOnce(Cookie) + Send + 'static>(f: F, node: i32)
     schedule_in(f, node, core::ptr::null_mut())
 }
 
-/// Returns the NUMA node of `dev` ([`NUMA_NO_NODE`] if none).
+/// Returns the NUMA node of `dev` ([`NUMA_NO_NODE`] if none), as `dev_to_node()`.
+///
+/// Read in C: the generated bindings' layout of large structures cannot be trusted for
+/// single fields (rasync found `task_struct` offsets that differ from C's).
 pub(crate) fn dev_to_node(dev: &Device) -> i32 {
-    #[cfg(CONFIG_NUMA)]
-    {
-        let raw = core::ptr::from_ref(dev).cast::<bindings::device>();
-        // SAFETY: `Device` is `repr(transparent)` over `struct device`, which is valid for
-        // the lifetime of `dev`; `numa_node` is set before the device is published.
-        unsafe { (*raw).numa_node }
-    }
-    #[cfg(not(CONFIG_NUMA))]
-    {
-        let _ = dev;
-        NUMA_NO_NODE
-    }
+    let raw = core::ptr::from_ref(dev)
+        .cast::<bindings::device>()
+        .cast_mut();
+    // SAFETY: `Device` is `repr(transparent)` over `struct device`, valid for the lifetime
+    // of `dev`; the function only reads its node.
+    unsafe { ffi::rasync_dev_to_node(raw.cast()) }
 }
 
 /// Schedules `f(dev, cookie)` on `dev`'s node in the default domain

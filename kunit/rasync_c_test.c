@@ -280,6 +280,36 @@ static void rasync_c_heap_domain(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
 }
 
+#ifdef CONFIG_FAILSLAB
+static void rasync_c_out_of_memory_runs_sync_and_nocall_refuses(struct kunit *test)
+{
+	struct device *dev = kunit_device_register(test, "rasync_c_nocall_dev");
+	struct probe sync, nocall;
+	rasync_cookie_t c;
+	bool queued;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	probe_init(&sync, false);
+	probe_init(&nocall, false);
+	dev_set_drvdata(dev, &nocall);
+
+	/* Fault injection: this task's next slab allocation, rasync's entry, fails. */
+	current->fail_nth = 1;
+	c = rasync_schedule(probe_fn, &sync);
+	current->fail_nth = 1;
+	queued = rasync_schedule_dev_nocall(dev_probe_fn, dev);
+	current->fail_nth = 0;
+	rasync_synchronize_full();
+
+	KUNIT_EXPECT_TRUE(test, probe_ran(&sync));
+	KUNIT_EXPECT_PTR_EQ(test, (void *)sync.task, (void *)current);
+	KUNIT_EXPECT_FALSE(test, sync.is_async);
+	KUNIT_EXPECT_EQ(test, sync.cookie, c);
+	KUNIT_EXPECT_FALSE(test, queued);
+	KUNIT_EXPECT_FALSE(test, probe_ran(&nocall));
+}
+#endif
+
 static void rasync_c_uninitialised_domain_is_refused(struct kunit *test)
 {
 	static struct rasync_domain zeroed;	/* not defined with RASYNC_DOMAIN() */
@@ -314,6 +344,9 @@ static struct kunit_case rasync_c_cases[] = {
 	KUNIT_CASE(rasync_c_schedule_under_spinlock_irqs_off),
 	KUNIT_CASE(rasync_c_schedule_from_timer_callback),
 	KUNIT_CASE(rasync_c_heap_domain),
+#ifdef CONFIG_FAILSLAB
+	KUNIT_CASE(rasync_c_out_of_memory_runs_sync_and_nocall_refuses),
+#endif
 	KUNIT_CASE(rasync_c_uninitialised_domain_is_refused),
 	KUNIT_CASE(rasync_c_null_function_is_refused),
 	{}

@@ -18,3 +18,4 @@ EXPORT_SYMBOL_GPL(rasync_synchronize_cookie_domain);
 EXPORT_SYMBOL_GPL(rasync_current_is_async);
 EXPORT_SYMBOL_GPL(rasync_domain_create);
 EXPORT_SYMBOL_GPL(rasync_domain_destroy);
+EXPORT_SYMBOL_GPL(rasync_dev_to_node);

@@ -58,7 +58,10 @@ unsafe fn domain_arg<'a>(domain: *mut RawDomain, what: &str) -> DomainArg<'a> {
     if domain.is_initialised() {
         DomainArg::Valid(domain)
     } else {
-        pr_err!("{what}: domain {:p} is not initialised (use RASYNC_DOMAIN())\n", domain.as_raw());
+        pr_err!(
+            "{what}: domain {:p} is not initialised (use RASYNC_DOMAIN())\n",
+            domain.as_raw()
+        );
         DomainArg::Uninitialised
     }
 }

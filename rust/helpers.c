@@ -28,9 +28,9 @@ int rasync_helper_nr_node_ids(void)
 	return nr_node_ids;
 }
 
-int rasync_helper_dev_to_node(struct device *dev)
+int rasync_dev_to_node(struct device *dev)
 {
-	return dev_to_node(dev);
+	return dev ? dev_to_node(dev) : NUMA_NO_NODE;
 }
 
 unsigned long rasync_helper_spin_lock_irqsave(spinlock_t *lock)

@@ -28,7 +28,7 @@ extern "C" {
     fn rasync_helper_cpu_to_node(cpu: c_int) -> c_int;
     fn rasync_helper_node_online(node: c_int) -> bool;
     fn rasync_helper_nr_node_ids() -> c_int;
-    fn rasync_helper_dev_to_node(dev: *mut c_void) -> c_int;
+    fn rasync_dev_to_node(dev: *mut c_void) -> c_int;
 }
 
 /// Returns the node of `cpu`.
@@ -64,5 +64,5 @@ pub(crate) fn online_nodes() -> impl Iterator<Item = i32> {
 /// `dev` must point to a valid `struct device`.
 pub(crate) unsafe fn dev_to_node(dev: *mut bindings::device) -> i32 {
     // SAFETY: the caller guarantees that `dev` is valid.
-    unsafe { rasync_helper_dev_to_node(dev.cast()) }
+    unsafe { rasync_dev_to_node(dev.cast()) }
 }

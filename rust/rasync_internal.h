@@ -15,7 +15,6 @@
 int rasync_helper_cpu_to_node(int cpu);
 bool rasync_helper_node_online(int node);
 int rasync_helper_nr_node_ids(void);
-int rasync_helper_dev_to_node(struct device *dev);
 unsigned long rasync_helper_spin_lock_irqsave(spinlock_t *lock);
 void rasync_helper_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
 void rasync_helper_domain_layout(size_t *size, size_t *pending, size_t *waiters,

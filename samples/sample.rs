@@ -29,19 +29,17 @@ pub(crate) struct RasyncSample {
     _devices: KVec<faux::Registration>,
 }
 
-/// Sets the NUMA node of a device that no driver uses yet.
+/// Sets the NUMA node of a device that no driver uses yet (`set_dev_node()`).
 fn set_dev_node(dev: &Device, node: i32) {
-    #[cfg(CONFIG_NUMA)]
+    extern "C" {
+        fn rasync_sample_set_dev_node(dev: *mut kernel::ffi::c_void, node: i32);
+    }
+    let raw = core::ptr::from_ref(dev)
+        .cast::<bindings::device>()
+        .cast_mut();
     // SAFETY: `Device` is `repr(transparent)` over `struct device`; the faux device was
     // just created and nothing reads its node concurrently.
-    unsafe {
-        (*core::ptr::from_ref(dev)
-            .cast::<bindings::device>()
-            .cast_mut())
-        .numa_node = node
-    };
-    #[cfg(not(CONFIG_NUMA))]
-    let _ = (dev, node);
+    unsafe { rasync_sample_set_dev_node(raw.cast(), node) };
 }
 
 /// Returns the generic device of a faux device.
