@@ -7,7 +7,12 @@
 
 use crate::rasync;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
-use kernel::{prelude::*, sync::Arc};
+use kernel::{
+    device::{Bound, Device},
+    faux,
+    prelude::*,
+    sync::{aref::ARef, Arc},
+};
 
 /// The test module has nothing to set up: its suite runs when it is loaded.
 pub(crate) struct RasyncRustTest;
@@ -122,6 +127,46 @@ mod tests {
         assert!(seen.ran.load(Ordering::Acquire));
         assert_eq!(seen.cookie.load(Ordering::Relaxed), first);
         domain.synchronize_full();
+        Ok(())
+    }
+
+    #[test]
+    fn device_variants_pass_the_device() -> Result {
+        let reg = faux::Registration::new(c"rasync_rust_test_dev", None)?;
+        let faux_dev: &faux::Device<Bound> = reg.as_ref();
+        let dev: &Device<Bound> = faux_dev.as_ref();
+        let dev: &Device = dev;
+        let want = core::ptr::from_ref(dev) as usize;
+        let seen_dev = Arc::new(AtomicUsize::new(0), GFP_KERNEL)?;
+        let seen = Seen::new()?;
+
+        let (s, d) = (seen.clone(), seen_dev.clone());
+        let cookie = rasync::schedule_dev(
+            move |dev, cookie| {
+                d.store(core::ptr::from_ref(dev) as usize, Ordering::Relaxed);
+                s.record(cookie);
+            },
+            ARef::from(dev),
+        );
+        rasync::synchronize_full();
+        assert_eq!(seen_dev.load(Ordering::Relaxed), want);
+        assert_eq!(seen.cookie.load(Ordering::Relaxed), cookie);
+        assert_eq!(rasync::dev_to_node(dev), rasync::NUMA_NO_NODE);
+
+        let domain = rasync::Domain::new_exclusive()?;
+        let s = seen.clone();
+        let cookie = domain.schedule_dev(move |_, cookie| s.record(cookie), ARef::from(dev));
+        domain.synchronize_full();
+        assert_eq!(seen.cookie.load(Ordering::Relaxed), cookie);
+
+        let s = seen.clone();
+        seen.ran.store(false, Ordering::Relaxed);
+        let queued =
+            rasync::schedule_dev_nocall(move |_, cookie| s.record(cookie), ARef::from(dev));
+        rasync::synchronize_full();
+        assert!(queued.is_ok());
+        assert!(seen.ran.load(Ordering::Acquire));
+        assert!(seen.is_async.load(Ordering::Relaxed));
         Ok(())
     }
 
