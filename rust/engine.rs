@@ -22,11 +22,24 @@
 //!
 //! Deliberate differences from `kernel/async.c`:
 //!
+//! - Locking and wake-ups, as above: per-domain locks, targeted wake-ups.
 //! - A synchronize called from inside an async function that would wait for that very
 //!   function (it is in the waited-for list with a lower cookie) waits only for the
 //!   cookies below its own, with a one-time warning, instead of deadlocking.
-//! - `workqueue_set_min_active()` is not exported, so the workqueue keeps the default
+//! - Entries bound to an online node go to a second workqueue, `rasync_node`, made
+//!   strictly NUMA-affine, so they always run on that node; C's placement is best effort
+//!   (see [`crate::wq`]). `numa_strict=0` restores that.
+//! - `workqueue_set_min_active()` is not exported, so the workqueues keep the default
 //!   `min_active` (see [`crate::wq`]).
+//! - Bad input is refused with a message instead of crashing: a NULL function (cookie 0,
+//!   nothing runs), a NULL domain to schedule on (cookie 0), a domain never initialised
+//!   with `RASYNC_DOMAIN()` (the call runs synchronously, nothing is lost).
+//! - `rasync_schedule_dev_nocall()` is exported, and `rasync_schedule_node_nocall()`,
+//!   `rasync_domain_create()`/`rasync_domain_destroy()` and `rasync_dev_to_node()` are
+//!   added; `max_work` is a module parameter (default 32768 = `MAX_WORK`).
+//!
+//! Invariants of the lists (cookie order, which lists an entry is on, when a waiter is
+//! woken) are stated in [`crate::domain`].
 //!
 //! # Examples
 //!
