@@ -52,6 +52,7 @@ use crate::{
     domain::{complete_woken, Domain, Link, Waiter, COOKIE_MAX},
     entry::{Entry, Func},
     list,
+    running::{Current, Record, Running},
     wait::SwaitQueue,
     wq::OwnedWorkqueue,
 };
@@ -84,6 +85,7 @@ extern "C" {
 pub(crate) struct Engine {
     wq: OwnedWorkqueue,
     node_wq: OwnedWorkqueue,
+    running: Running,
     #[pin]
     dfl_domain: Domain,
     #[pin]
@@ -114,6 +116,7 @@ impl Engine {
             node_wq: OwnedWorkqueue::new_node_affine(c"rasync_node", unsafe {
                 rasync_param_numa_strict()
             })?,
+            running: Running::new()?,
             dfl_domain <- Domain::new(true, c"rasync_dfl_domain", kernel::static_lock_class!()),
             global <- Domain::new(false, c"rasync_global", kernel::static_lock_class!()),
             drained <- SwaitQueue::new(c"rasync::drained", kernel::static_lock_class!()),
@@ -262,7 +265,7 @@ impl Engine {
             None => (&self.global, Link::Global),
         };
         kernel::task::might_sleep();
-        let cookie = Self::not_past_self(cookie, domain);
+        let cookie = self.not_past_self(cookie, domain);
         // SAFETY: the trace helpers only print.
         let start = unsafe { rasync_trace_waiting() };
         pin_init::stack_pin_init!(let waiter = Waiter::new(cookie));
@@ -275,13 +278,13 @@ impl Engine {
 
     /// Lowers `cookie` to the caller's own if it runs an entry of the waited-for list:
     /// waiting past it would wait for itself forever.
-    fn not_past_self(cookie: u64, domain: Option<&Domain>) -> u64 {
-        let Some(me) = Entry::current() else {
+    fn not_past_self(&self, cookie: u64, domain: Option<&Domain>) -> u64 {
+        let Some(me) = self.current() else {
             return cookie;
         };
         let same_list = match domain {
-            Some(d) => core::ptr::eq(me.domain(), d),
-            None => me.domain().is_registered(),
+            Some(d) => core::ptr::eq(me.domain, d),
+            None => me.domain.is_registered(),
         };
         if !same_list || me.cookie >= cookie {
             return cookie;
@@ -292,6 +295,11 @@ impl Engine {
             me.cookie
         );
         me.cookie
+    }
+
+    /// Returns the entry the current task is running (`current_is_async()`).
+    pub(crate) fn current(&self) -> Option<Current<'_>> {
+        self.running.current()
     }
 
     /// `synchronize_full()`: waits for every entry of every registered domain.
@@ -309,8 +317,11 @@ pub(crate) fn run_entry(entry: Pin<KBox<Entry>>) {
     let (cookie, func, data) = (entry.cookie, entry.func, entry.data);
     // SAFETY: the trace helper only prints.
     let start = unsafe { rasync_trace_calling(cookie, func) };
+    pin_init::stack_pin_init!(let record = Record::new(cookie, entry.domain()));
+    engine.running.enter(record.as_ref());
     // SAFETY: the scheduler vouched for `func` and `data`, as with async_schedule().
     unsafe { func(data, cookie) };
+    engine.running.leave(record.as_ref());
     // SAFETY: as above.
     unsafe { rasync_trace_returned(cookie, func, start) };
     engine.finish(&entry);
@@ -329,6 +340,16 @@ mod tests {
 
     extern "C" {
         fn rasync_param_set_max_work(value: u32);
+    }
+
+    /// Sets `max_work`, returning the previous value for restoring.
+    fn set_max_work(value: u32) -> u32 {
+        // SAFETY: the helpers read and write the module parameter.
+        unsafe {
+            let old = rasync_param_max_work();
+            rasync_param_set_max_work(value);
+            old
+        }
     }
 
     /// How long a gated entry waits for its gate before giving up, so no test can hang.
@@ -392,7 +413,7 @@ mod tests {
             .store(unsafe { bindings::get_current() }, Ordering::Relaxed);
         probe
             .is_async
-            .store(Entry::current().is_some(), Ordering::Relaxed);
+            .store(get().and_then(|e| e.current()).is_some(), Ordering::Relaxed);
         if probe.gated && !probe.gate.wait_timeout_ms(GATE_TIMEOUT_MS) {
             probe.gate_timed_out.store(true, Ordering::Relaxed);
         }
@@ -499,7 +520,7 @@ mod tests {
         assert!(p.ran());
         assert!(p.is_async.load(Ordering::Relaxed));
         assert!(!p.ran_in_caller());
-        assert!(Entry::current().is_none());
+        assert!(e.current().is_none());
         Ok(())
     }
 
@@ -509,8 +530,7 @@ mod tests {
         let d = new_domain(false)?;
         let blocker = Probe::new(true)?;
         schedule_probe(&blocker, &d)?;
-        // SAFETY: the helper writes the module parameter.
-        unsafe { rasync_param_set_max_work(0) };
+        let max_work = set_max_work(0);
         let before = e.pending();
         let sync = Probe::new(false)?;
         let c = schedule_probe(&sync, &d)?;
@@ -522,8 +542,7 @@ mod tests {
             // SAFETY: not queued, so the reference handed over is still ours to drop.
             drop(unsafe { Arc::from_raw(data.cast::<Probe>()) });
         }
-        // SAFETY: as above.
-        unsafe { rasync_param_set_max_work(32768) };
+        set_max_work(max_work);
         blocker.open();
         e.synchronize_cookie_domain(COOKIE_MAX, Some(&d));
         e.synchronize_full();

@@ -15,12 +15,12 @@
 
 use crate::domain::{Domain, Link};
 use kernel::{
-    bindings::{self, list_head},
+    bindings::list_head,
     ffi::c_void,
     impl_has_work, new_work,
     prelude::*,
     types::Opaque,
-    workqueue::{Work, WorkItem, WorkItemPointer},
+    workqueue::{Work, WorkItem},
 };
 
 /// `rasync_func_t`: the called function, `void (*)(void *data, rasync_cookie_t cookie)`.
@@ -101,26 +101,6 @@ impl Entry {
                 Link::Global => (*kernel::container_of!(node, Self, global_link)).cookie,
             }
         }
-    }
-
-    /// Returns the entry the current task is running, if it is a rasync worker.
-    pub(crate) fn current() -> Option<&'static Entry> {
-        // SAFETY: `current_work` has no preconditions.
-        let work = unsafe { bindings::current_work() };
-        if work.is_null() {
-            return None;
-        }
-        let ours = <Pin<KBox<Entry>> as WorkItemPointer<0>>::run as *const () as usize;
-        // SAFETY: `work` is the item the current worker is executing; its `func` is
-        // written only when the item is initialised.
-        let func = unsafe { (*work).func }.map_or(0, |f| f as *const () as usize);
-        if func != ours {
-            return None;
-        }
-        // SAFETY: the current work item runs `Entry`'s function, so it is the `work`
-        // field of the entry this task is running, which lives until the task is done
-        // with it; the reference is only used during the call into rasync.
-        Some(unsafe { &*kernel::container_of!(work.cast::<Work<Entry>>(), Self, work) })
     }
 }
 

@@ -19,7 +19,7 @@
 use crate::{
     domain::{Domain, RawDomain, COOKIE_MAX},
     engine::{self, Engine},
-    entry::{Entry, Func},
+    entry::Func,
     numa,
 };
 use kernel::{bindings, ffi::c_void, prelude::*};
@@ -216,7 +216,7 @@ pub(crate) extern "C" fn rasync_synchronize_full() {
 /// `rasync_current_is_async()`: whether the caller runs inside a rasync function.
 #[no_mangle]
 pub(crate) extern "C" fn rasync_current_is_async() -> bool {
-    Entry::current().is_some()
+    engine::get().is_some_and(|e| e.current().is_some())
 }
 
 /// `rasync_domain_create()`: allocate an empty domain (`GFP_KERNEL`); null on failure.

@@ -10,6 +10,7 @@ mod list;
 mod lock;
 mod module;
 mod numa;
+mod running;
 mod wait;
 mod wq;
 

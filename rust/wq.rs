@@ -18,10 +18,12 @@
 //! `/sys/devices/virtual/workqueue/rasync_node/`.
 //!
 //! `workqueue_set_min_active()` is not exported to modules, so unlike the C `async`
-//! queue (raised to `WQ_DFL_ACTIVE`) this one keeps `min_active = 8`. Its `max_active`
-//! is the default `WQ_DFL_ACTIVE` (256), shared among nodes by CPU count and never below
-//! 8 per node, so dozens of interdependent entries still run at once on the 2-node
-//! guest; the `rasync_engine` KUnit suite checks 32 that wait on each other.
+//! queue (raised to `WQ_DFL_ACTIVE`, 1024) these keep `min_active = 8`. Their
+//! `max_active` is `WQ_MAX_ACTIVE` (2048), which the workqueue shares among nodes by CPU
+//! count, never below 8 per node: 1024 per node in the 2-node guest, where the
+//! `rasync_engine` suite runs 32 entries that wait on each other. On a lopsided machine
+//! (a 4-CPU node among 256 CPUs) a node gets only 8 concurrent entries, where the C
+//! queue allows 1024: more than 8 interdependent entries queued on such a node stall.
 //!
 //! # Examples
 //!
@@ -108,10 +110,16 @@ impl OwnedWorkqueue {
     /// Allocates an unbound workqueue called `name`, visible in sysfs.
     pub(crate) fn new_unbound(name: &'static CStr) -> Result<Self> {
         let flags = bindings::wq_flags_WQ_UNBOUND | bindings::wq_flags_WQ_SYSFS;
-        // SAFETY: the format is a plain name with no conversions, so no variadic arguments
-        // are read; `max_active = 0` selects the default.
+        let max_active = bindings::wq_consts_WQ_MAX_ACTIVE as i32;
+        // SAFETY: the format "%s" reads exactly one variadic argument, `name`, a
+        // NUL-terminated string.
         let ptr = unsafe {
-            bindings::alloc_workqueue_noprof(c"%s".as_char_ptr(), flags, 0, name.as_char_ptr())
+            bindings::alloc_workqueue_noprof(
+                c"%s".as_char_ptr(),
+                flags,
+                max_active,
+                name.as_char_ptr(),
+            )
         };
         // INVARIANT: `ptr` comes from `alloc_workqueue_noprof` with `WQ_UNBOUND`.
         Ok(Self {
