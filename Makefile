@@ -21,7 +21,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 RUSTFMT_CONFIG = $(firstword $(wildcard $(KDIR)/source/.rustfmt.toml $(KDIR)/.rustfmt.toml))
 RS_FILES = $(shell find $(CURDIR)/rust $(CURDIR)/include $(CURDIR)/kunit $(CURDIR)/samples -name '*.rs')
 
-.PHONY: all modules setup kernel run check rustfmt rustfmtcheck clippy rust-analyzer clean help
+.PHONY: all modules setup kernel run check bench rustfmt rustfmtcheck clippy rust-analyzer clean help
 
 all: modules
 
@@ -32,6 +32,7 @@ help:
 	@echo '  kernel            - build or reuse the cached guest kernel (scripts/build-kernel)'
 	@echo '  run               - main job: boot the 2-node guest, load rasync and the sample, show traces'
 	@echo '  check             - boot the guest, run every KUnit suite, print "N passed, N failed"'
+	@echo '  bench             - boot the guest, time rasync against the kernel'"'"'s async_schedule()'
 	@echo '  rustfmt           - reformat the Rust sources'
 	@echo '  rustfmtcheck      - check the Rust sources are formatted'
 	@echo '  clippy            - build with CLIPPY=1'
@@ -69,9 +70,9 @@ clean:
 
 # run and check prepare everything themselves: toolchain, kernel, modules.
 ifeq ($(OWN_KERNEL),0)
-run check: kernel
+run check bench: kernel
 endif
 
-run check:
+run check bench:
 	$(MAKE) --no-print-directory modules KDIR=$(KDIR)
 	@$(CURDIR)/scripts/vm-run --kdir $(KDIR) $@
