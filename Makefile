@@ -7,6 +7,8 @@
 # `make run` boots that kernel and shows rasync at work; `make check` runs the tests.
 
 LLVM ?= -19
+# rustup's rustc/cargo and the cargo-installed bindgen, even from a bare environment.
+export PATH := $(HOME)/.cargo/bin:$(PATH)
 export RUST_LIB_SRC ?= /usr/lib/rustlib/src/rust/library
 
 ifeq ($(origin KDIR), undefined)
