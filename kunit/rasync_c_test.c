@@ -327,10 +327,22 @@ static void rasync_c_uninitialised_domain_is_refused(struct kunit *test)
 	rasync_synchronize_cookie_domain(c + 1, &zeroed);
 }
 
-static void rasync_c_null_function_is_refused(struct kunit *test)
+static void rasync_c_null_arguments_are_refused(struct kunit *test)
 {
+	struct probe p;
+	rasync_cookie_t c;
+
 	KUNIT_EXPECT_EQ(test, rasync_schedule(NULL, NULL), 0ULL);
 	KUNIT_EXPECT_FALSE(test, rasync_schedule_node_nocall(NULL, NULL, NUMA_NO_NODE));
+	KUNIT_EXPECT_FALSE(test, rasync_schedule_dev_nocall(probe_fn, NULL));
+
+	/* A NULL domain is refused, but the call is not lost: it runs now. */
+	probe_init(&p, false);
+	c = rasync_schedule_domain(probe_fn, &p, NULL);
+	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
+	KUNIT_EXPECT_PTR_EQ(test, (void *)p.task, (void *)current);
+	KUNIT_EXPECT_EQ(test, p.cookie, c);
+	KUNIT_EXPECT_NE(test, c, 0ULL);
 }
 
 static struct kunit_case rasync_c_cases[] = {
@@ -348,7 +360,7 @@ static struct kunit_case rasync_c_cases[] = {
 	KUNIT_CASE(rasync_c_out_of_memory_runs_sync_and_nocall_refuses),
 #endif
 	KUNIT_CASE(rasync_c_uninitialised_domain_is_refused),
-	KUNIT_CASE(rasync_c_null_function_is_refused),
+	KUNIT_CASE(rasync_c_null_arguments_are_refused),
 	{}
 };
 

@@ -32,8 +32,9 @@
 //! - `workqueue_set_min_active()` is not exported, so the workqueues keep the default
 //!   `min_active` (see [`crate::wq`]).
 //! - Bad input is refused with a message instead of crashing: a NULL function (cookie 0,
-//!   nothing runs), a NULL domain to schedule on (cookie 0), a domain never initialised
-//!   with `RASYNC_DOMAIN()` (the call runs synchronously, nothing is lost).
+//!   nothing to run); a NULL domain to schedule on, or one never initialised with
+//!   `RASYNC_DOMAIN()` (the call runs synchronously with the next cookie, nothing is
+//!   lost); a NULL device for `_nocall` (`false`).
 //! - `rasync_schedule_dev_nocall()` is exported, and `rasync_schedule_node_nocall()`,
 //!   `rasync_domain_create()`/`rasync_domain_destroy()` and `rasync_dev_to_node()` are
 //!   added; `max_work` is a module parameter (default 32768 = `MAX_WORK`).

@@ -89,11 +89,11 @@ pub(crate) unsafe extern "C" fn rasync_schedule_node_domain(
     // SAFETY: the caller guarantees a non-null domain is valid.
     match unsafe { domain_arg(domain, "rasync_schedule_node_domain") } {
         DomainArg::Valid(domain) => engine.schedule_node_domain(func, data, node, domain),
+        // Refused, but nothing is lost: like the fallback, run it now with the next cookie.
         DomainArg::Null => {
-            pr_err!("rasync_schedule_node_domain: NULL domain, nothing scheduled\n");
-            0
+            pr_err!("rasync_schedule_node_domain: NULL domain; running the call synchronously\n");
+            engine.run_now(func, data)
         }
-        // Nothing is lost: like the fallback, run it now with the next cookie.
         DomainArg::Uninitialised => engine.run_now(func, data),
     }
 }
