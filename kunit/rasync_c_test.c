@@ -19,7 +19,7 @@
 #include <linux/topology.h>
 #include <rasync.h>
 
-#define GATE_TIMEOUT_MS 3000
+#define GATE_TIMEOUT_MS 10000
 
 static RASYNC_DOMAIN(test_registered);
 static RASYNC_DOMAIN_EXCLUSIVE(test_exclusive);

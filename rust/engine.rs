@@ -354,7 +354,7 @@ mod tests {
     }
 
     /// How long a gated entry waits for its gate before giving up, so no test can hang.
-    const GATE_TIMEOUT_MS: u32 = 3000;
+    const GATE_TIMEOUT_MS: u32 = 10_000;
 
     /// What one entry observed; written in the entry, asserted in the test thread.
     #[pin_data]
