@@ -2,9 +2,10 @@
 /*
  * rasync_bench: rasync against the kernel's own async_schedule(), in the same boot.
  *
- * Each scenario runs once per implementation, C first, through one table of function
- * pointers, and prints both times and their ratio (C / rasync: above 1 means rasync
- * is faster). Loading the module runs everything; it then stays loaded doing nothing.
+ * Each scenario runs `rounds` times per implementation, alternating C and rasync
+ * through one table of function pointers, and prints the median times and their
+ * ratio (C / rasync: above 1 means rasync is faster). Loading the module runs
+ * everything; it then stays loaded doing nothing.
  *
  *   schedule:  N no-op entries scheduled in the default domain, then a full sync.
  *   domains:   one thread per node, each scheduling N/2 no-op entries into its own
@@ -22,11 +23,18 @@
 #include <linux/module.h>
 #include <linux/nodemask.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <rasync.h>
 
-static unsigned int entries = 20000;
+static unsigned int entries = 10000;
 module_param(entries, uint, 0444);
-MODULE_PARM_DESC(entries, "Entries per scenario (default 20000)");
+MODULE_PARM_DESC(entries, "Entries per scenario (default 10000)");
+
+static unsigned int rounds = 5;
+module_param(rounds, uint, 0444);
+MODULE_PARM_DESC(rounds, "Alternating rounds per scenario; medians are reported (default 5, max 15)");
+
+#define MAX_ROUNDS 15
 
 static unsigned int waiters = 32;
 module_param(waiters, uint, 0444);
@@ -239,26 +247,43 @@ static const struct {
 	{ "waiters", bench_waiters },
 };
 
+static int cmp_s64(const void *a, const void *b)
+{
+	s64 x = *(const s64 *)a, y = *(const s64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static int __init rasync_bench_init(void)
 {
-	unsigned int s, i;
-	s64 us[ARRAY_SIZE(impls)];
+	s64 us[ARRAY_SIZE(impls)][MAX_ROUNDS], med[ARRAY_SIZE(impls)];
+	unsigned int s, i, r;
 
-	pr_info("rasync_bench: %u entries, %u waiters, %u online nodes\n", entries, waiters,
-		num_online_nodes());
+	if (!rounds || rounds > MAX_ROUNDS) {
+		pr_err("rasync_bench: rounds=%u: must be 1..%d\n", rounds, MAX_ROUNDS);
+		return -EINVAL;
+	}
+	pr_info("rasync_bench: %u entries, %u waiters, %u rounds, %u online nodes\n", entries,
+		waiters, rounds, num_online_nodes());
 	for (s = 0; s < ARRAY_SIZE(scenarios); s++) {
-		for (i = 0; i < ARRAY_SIZE(impls); i++) {
-			atomic_set(&calls, 0);
-			us[i] = scenarios[s].run(&impls[i]);
-			if (us[i] < 0) {
-				pr_err("rasync_bench: %s with %s failed: %lld\n", scenarios[s].name,
-				       impls[i].name, us[i]);
-				return (int)us[i];
+		for (r = 0; r < rounds; r++) {
+			for (i = 0; i < ARRAY_SIZE(impls); i++) {
+				atomic_set(&calls, 0);
+				us[i][r] = scenarios[s].run(&impls[i]);
+				if (us[i][r] < 0) {
+					pr_err("rasync_bench: %s with %s failed: %lld\n",
+					       scenarios[s].name, impls[i].name, us[i][r]);
+					return (int)us[i][r];
+				}
 			}
 		}
-		pr_info("rasync_bench: %-8s async %8lld us  rasync %8lld us  ratio async/rasync %lld.%02lld\n",
-			scenarios[s].name, us[0], us[1], us[0] / max(us[1], 1LL),
-			(us[0] * 100 / max(us[1], 1LL)) % 100);
+		for (i = 0; i < ARRAY_SIZE(impls); i++) {
+			sort(us[i], rounds, sizeof(s64), cmp_s64, NULL);
+			med[i] = us[i][rounds / 2];
+		}
+		pr_info("rasync_bench: %-8s median async %8lld us  rasync %8lld us  ratio async/rasync %lld.%02lld (min %lld / %lld us)\n",
+			scenarios[s].name, med[0], med[1], med[0] / max(med[1], 1LL),
+			(med[0] * 100 / max(med[1], 1LL)) % 100, us[0][0], us[1][0]);
 	}
 	return 0;
 }
