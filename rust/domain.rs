@@ -282,8 +282,7 @@ impl Waiter {
     /// Returns an initialiser for an unparked waiter for `cookie`.
     pub(crate) fn new(cookie: u64) -> impl PinInit<Self> {
         pin_init!(Self {
-            // SAFETY: `slot` is valid for writes.
-            link <- Opaque::ffi_init(|slot| unsafe { list::init(slot) }),
+            link <- list::new_link(),
             cookie,
             done <- Completion::new(),
         })

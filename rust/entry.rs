@@ -62,10 +62,8 @@ impl Entry {
         let domain = core::ptr::from_ref(domain);
         pin_init!(Self {
             work <- new_work!("rasync::Entry::work"),
-            // SAFETY: `slot` is valid for writes.
-            domain_link <- Opaque::ffi_init(|slot| unsafe { crate::list::init(slot) }),
-            // SAFETY: `slot` is valid for writes.
-            global_link <- Opaque::ffi_init(|slot| unsafe { crate::list::init(slot) }),
+            domain_link <- crate::list::new_link(),
+            global_link <- crate::list::new_link(),
             cookie: 0,
             func,
             data,

@@ -128,16 +128,14 @@ pub(crate) unsafe extern "C" fn rasync_schedule_dev_nocall(
     func: Option<Func>,
     dev: *mut bindings::device,
 ) -> bool {
-    let (Some(func), false) = (func, dev.is_null()) else {
-        pr_err!("rasync_schedule_dev_nocall: NULL function or device, nothing scheduled\n");
+    if dev.is_null() {
+        pr_err!("rasync_schedule_dev_nocall: NULL device, nothing scheduled\n");
         return false;
-    };
-    let Some(engine) = engine_or_err("rasync_schedule_dev_nocall") else {
-        return false;
-    };
+    }
     // SAFETY: the caller guarantees `dev` is valid.
     let node = unsafe { numa::dev_to_node(dev) };
-    engine.schedule_nocall(func, dev.cast(), node).is_some()
+    // SAFETY: `func` is called with the device, which the caller keeps valid until then.
+    unsafe { rasync_schedule_node_nocall(func, dev.cast(), node) }
 }
 
 /// `rasync_schedule_node_nocall()`: schedule `func(data, cookie)` on `node` in the default

@@ -15,7 +15,13 @@
 //!
 //! C header: [`include/linux/list.h`](srctree/include/linux/list.h)
 
-use kernel::bindings::list_head;
+use kernel::{bindings::list_head, prelude::*, types::Opaque};
+
+/// Returns an initialiser for an unlinked list node (or empty head) in an `Opaque`.
+pub(crate) fn new_link() -> impl PinInit<Opaque<list_head>> {
+    // SAFETY: `slot` is valid for writes; `init` makes it an unlinked node.
+    Opaque::ffi_init(|slot| unsafe { init(slot) })
+}
 
 /// Makes `head` an empty list (or an unlinked node).
 ///

@@ -55,8 +55,7 @@ impl Record {
     pub(crate) fn new(cookie: u64, domain: &Domain) -> impl PinInit<Self> {
         let domain = core::ptr::from_ref(domain);
         pin_init!(Self {
-            // SAFETY: `slot` is valid for writes.
-            link <- Opaque::ffi_init(|slot| unsafe { list::init(slot) }),
+            link <- list::new_link(),
             // SAFETY: `get_current` has no preconditions.
             task: unsafe { bindings::get_current() },
             cookie,
