@@ -11,7 +11,13 @@
  *  - rasync_domain_create()/rasync_domain_destroy() add heap-allocated domains,
  *    and rasync_schedule_node_nocall() is _dev_nocall() for any data and node;
  *  - a synchronize from inside an async function never waits for that function
- *    itself (in async.c it deadlocks): it waits only for the earlier cookies.
+ *    itself (in async.c it deadlocks): it waits only for the earlier cookies;
+ *  - the scheduling functions are inline wrappers that pass THIS_MODULE to rasync:
+ *    rasync finishes a module's entries (every domain, exclusive ones included)
+ *    before the loader frees its init memory (end of init, unless loaded with
+ *    async_probe) and before it frees the module (rmmod waits, then succeeds), as
+ *    the loader's async_synchronize_full() calls do for async.c. Scheduling from a
+ *    module that is being removed runs the function synchronously, with a warning.
  */
 #ifndef _RASYNC_H
 #define _RASYNC_H
@@ -21,6 +27,7 @@
 #include <linux/numa.h>
 #include <linux/device.h>
 #include <linux/spinlock.h>
+#include <linux/module.h>
 
 typedef u64 rasync_cookie_t;
 typedef void (*rasync_func_t) (void *data, rasync_cookie_t cookie);
@@ -50,10 +57,35 @@ struct rasync_domain {
 #define RASYNC_DOMAIN_EXCLUSIVE(_name) \
 	struct rasync_domain _name = __RASYNC_DOMAIN_INIT(_name, false)
 
-rasync_cookie_t rasync_schedule_node(rasync_func_t func, void *data, int node);
-rasync_cookie_t rasync_schedule_node_domain(rasync_func_t func, void *data, int node,
-					    struct rasync_domain *domain);
-bool rasync_schedule_dev_nocall(rasync_func_t func, struct device *dev);
+/* Exported entry points; call them through the wrappers below, which pass THIS_MODULE. */
+rasync_cookie_t __rasync_schedule_node(rasync_func_t func, void *data, int node,
+				       struct module *owner);
+rasync_cookie_t __rasync_schedule_node_domain(rasync_func_t func, void *data, int node,
+					      struct rasync_domain *domain,
+					      struct module *owner);
+bool __rasync_schedule_dev_nocall(rasync_func_t func, struct device *dev,
+				  struct module *owner);
+bool __rasync_schedule_node_nocall(rasync_func_t func, void *data, int node,
+				   struct module *owner);
+
+/* Schedule @func(@data, cookie) on a CPU of @node (any CPU if invalid or offline). */
+static inline rasync_cookie_t rasync_schedule_node(rasync_func_t func, void *data, int node)
+{
+	return __rasync_schedule_node(func, data, node, THIS_MODULE);
+}
+
+static inline rasync_cookie_t
+rasync_schedule_node_domain(rasync_func_t func, void *data, int node,
+			    struct rasync_domain *domain)
+{
+	return __rasync_schedule_node_domain(func, data, node, domain, THIS_MODULE);
+}
+
+/* Like rasync_schedule_dev(), but returns false instead of ever calling @func now. */
+static inline bool rasync_schedule_dev_nocall(rasync_func_t func, struct device *dev)
+{
+	return __rasync_schedule_dev_nocall(func, dev, THIS_MODULE);
+}
 
 /* Schedule @func(@data, cookie) on any CPU, in the default (registered) domain. */
 static inline rasync_cookie_t rasync_schedule(rasync_func_t func, void *data)
@@ -90,7 +122,11 @@ bool rasync_current_is_async(void);
  * rasync extensions: heap-allocated domains (destroy synchronizes first), and the
  * never-synchronous schedule with any data (rasync_schedule_dev_nocall() uses it).
  */
-bool rasync_schedule_node_nocall(rasync_func_t func, void *data, int node);
+static inline bool rasync_schedule_node_nocall(rasync_func_t func, void *data, int node)
+{
+	return __rasync_schedule_node_nocall(func, data, node, THIS_MODULE);
+}
+
 int rasync_dev_to_node(struct device *dev);	/* dev_to_node(), for Rust callers */
 struct rasync_domain *rasync_domain_create(bool registered);
 void rasync_domain_destroy(struct rasync_domain *domain);

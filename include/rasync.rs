@@ -12,6 +12,11 @@
 //! cannot be queued (no memory, or more than `max_work` entries pending), runs it
 //! synchronously with a cookie in order.
 //!
+//! Closures are scheduled on behalf of the module this file is compiled into: rasync
+//! waits for them when that module is removed (`rmmod` waits, then succeeds), so no
+//! closure runs or is dropped after its code is freed. A module being removed runs
+//! what it schedules synchronously.
+//!
 //! # Examples
 //!
 //! ```ignore
@@ -59,19 +64,27 @@ mod ffi {
 
     pub(super) type Func = unsafe extern "C" fn(data: *mut c_void, cookie: u64);
 
+    pub(super) type Owner = *mut c_void;
+
     extern "C" {
-        pub(super) fn rasync_schedule_node(func: Option<Func>, data: *mut c_void, node: i32)
-            -> u64;
-        pub(super) fn rasync_schedule_node_domain(
+        pub(super) fn __rasync_schedule_node(
+            func: Option<Func>,
+            data: *mut c_void,
+            node: i32,
+            owner: Owner,
+        ) -> u64;
+        pub(super) fn __rasync_schedule_node_domain(
             func: Option<Func>,
             data: *mut c_void,
             node: i32,
             domain: *mut RawDomain,
+            owner: Owner,
         ) -> u64;
-        pub(super) fn rasync_schedule_node_nocall(
+        pub(super) fn __rasync_schedule_node_nocall(
             func: Option<Func>,
             data: *mut c_void,
             node: i32,
+            owner: Owner,
         ) -> bool;
         pub(super) fn rasync_synchronize_full();
         pub(super) fn rasync_synchronize_full_domain(domain: *mut RawDomain);
@@ -82,6 +95,14 @@ mod ffi {
         pub(super) fn rasync_domain_destroy(domain: *mut RawDomain);
         pub(super) fn rasync_dev_to_node(dev: *mut c_void) -> i32;
     }
+}
+
+/// The module this file is compiled into (`THIS_MODULE`): rasync finishes its closures
+/// before the module loader frees it, so a closure never outlives its code.
+fn owner() -> ffi::Owner {
+    kernel::module::this_module::<crate::LocalModule>()
+        .as_ptr()
+        .cast()
 }
 
 /// Calls the boxed closure that `data` owns.
@@ -108,9 +129,9 @@ where
         // `domain` belongs to a live `Domain`, which outlives its entries (its drop waits).
         unsafe {
             if domain.is_null() {
-                ffi::rasync_schedule_node(Some(func), data, node)
+                ffi::__rasync_schedule_node(Some(func), data, node, owner())
             } else {
-                ffi::rasync_schedule_node_domain(Some(func), data, node, domain)
+                ffi::__rasync_schedule_node_domain(Some(func), data, node, domain, owner())
             }
         }
     };
@@ -290,7 +311,8 @@ where
     };
     let data = KBox::into_raw(KBox::write(slot, DevCall { f, dev }));
     // SAFETY: `call_dev::<F>` takes ownership of `data` if, and only if, it is queued.
-    if unsafe { ffi::rasync_schedule_node_nocall(Some(call_dev::<F>), data.cast(), node) } {
+    if unsafe { ffi::__rasync_schedule_node_nocall(Some(call_dev::<F>), data.cast(), node, owner()) }
+    {
         return Ok(());
     }
     // SAFETY: not queued, so `data` is still the unused box from above.

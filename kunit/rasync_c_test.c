@@ -10,6 +10,7 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
+#include <linux/hrtimer.h>
 #include <linux/module.h>
 #include <linux/nodemask.h>
 #include <linux/sched.h>
@@ -217,6 +218,60 @@ static void rasync_c_current_is_async(struct kunit *test)
 	KUNIT_EXPECT_PTR_NE(test, (void *)p.task, (void *)current);
 }
 
+/*
+ * An interrupt that arrives while a worker runs an entry is not inside the entry:
+ * rasync_current_is_async() is false there, as the kernel's current_is_async() is.
+ */
+struct irq_probe {
+	struct hrtimer timer;
+	atomic_t fired;
+	bool in_hardirq;
+	bool is_async_in_irq;
+	bool is_async_in_entry;
+	bool timed_out;
+};
+
+static enum hrtimer_restart irq_probe_timer(struct hrtimer *t)
+{
+	struct irq_probe *p = container_of(t, struct irq_probe, timer);
+
+	p->in_hardirq = in_hardirq();
+	p->is_async_in_irq = rasync_current_is_async();
+	atomic_set_release(&p->fired, 1);
+	return HRTIMER_NORESTART;
+}
+
+static void irq_probe_fn(void *data, rasync_cookie_t cookie)
+{
+	struct irq_probe *p = data;
+	unsigned long deadline = jiffies + 5 * HZ;
+
+	p->is_async_in_entry = rasync_current_is_async();
+	/* Pinned to this CPU, fired in hard-IRQ context while this entry spins here. */
+	preempt_disable();
+	hrtimer_start(&p->timer, ns_to_ktime(100 * NSEC_PER_USEC), HRTIMER_MODE_REL_PINNED_HARD);
+	while (!atomic_read_acquire(&p->fired) && time_before(jiffies, deadline))
+		cpu_relax();
+	preempt_enable();
+	p->timed_out = !atomic_read_acquire(&p->fired);
+	hrtimer_cancel(&p->timer);
+}
+
+static void rasync_c_current_is_async_false_in_interrupt(struct kunit *test)
+{
+	struct irq_probe p = {};
+
+	hrtimer_setup_on_stack(&p.timer, irq_probe_timer, CLOCK_MONOTONIC,
+			       HRTIMER_MODE_REL_PINNED_HARD);
+	rasync_schedule(irq_probe_fn, &p);
+	rasync_synchronize_full();
+	destroy_hrtimer_on_stack(&p.timer);
+	KUNIT_EXPECT_FALSE(test, p.timed_out);
+	KUNIT_EXPECT_TRUE(test, p.is_async_in_entry);
+	KUNIT_EXPECT_TRUE(test, p.in_hardirq);
+	KUNIT_EXPECT_FALSE(test, p.is_async_in_irq);
+}
+
 static void rasync_c_schedule_under_spinlock_irqs_off(struct kunit *test)
 {
 	static DEFINE_SPINLOCK(lock);
@@ -353,6 +408,7 @@ static struct kunit_case rasync_c_cases[] = {
 	KUNIT_CASE(rasync_c_node_placement),
 	KUNIT_CASE(rasync_c_dev_variants_use_the_device_node),
 	KUNIT_CASE(rasync_c_current_is_async),
+	KUNIT_CASE(rasync_c_current_is_async_false_in_interrupt),
 	KUNIT_CASE(rasync_c_schedule_under_spinlock_irqs_off),
 	KUNIT_CASE(rasync_c_schedule_from_timer_callback),
 	KUNIT_CASE(rasync_c_heap_domain),

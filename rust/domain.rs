@@ -114,9 +114,17 @@ impl Domain {
 
     /// Returns whether the domain looks initialised (its lists are linked), to refuse a
     /// zeroed `struct rasync_domain` defined without `RASYNC_DOMAIN()`.
+    ///
+    /// Other CPUs may be linking entries on the domain meanwhile, so the pointers are read
+    /// once each, without the lock, as `READ_ONCE()` does: only null matters here.
     pub(crate) fn is_initialised(&self) -> bool {
-        // SAFETY: reading the list pointers; a valid domain never changes them to null.
-        unsafe { !(*self.pending()).next.is_null() && !(*self.waiters()).next.is_null() }
+        // SAFETY: the fields are valid for reads; a volatile read of a pointer-sized,
+        // aligned field is a single load (`READ_ONCE()`), so racing writers are harmless,
+        // and a valid domain never sets them to null.
+        unsafe {
+            !core::ptr::read_volatile(&raw const (*self.pending()).next).is_null()
+                && !core::ptr::read_volatile(&raw const (*self.waiters()).next).is_null()
+        }
     }
 
     /// Returns the C pointer to this domain.

@@ -45,7 +45,7 @@
 //! # Examples
 //!
 //! ```ignore
-//! let cookie = engine.schedule_node_domain(func, data, NUMA_NO_NODE, engine.dfl_domain());
+//! let cookie = engine.schedule_node_domain(func, data, NUMA_NO_NODE, engine.dfl_domain(), owner);
 //! engine.synchronize_cookie_domain(cookie + 1, Some(engine.dfl_domain()));
 //! ```
 
@@ -53,6 +53,7 @@ use crate::{
     domain::{complete_woken, Domain, Link, Waiter, COOKIE_MAX},
     entry::{Entry, Func},
     list,
+    owner::{Owners, Refused},
     running::{Current, Record, Running},
     wait::SwaitQueue,
     wq::OwnedWorkqueue,
@@ -74,7 +75,13 @@ extern "C" {
     fn rasync_trace_returned(cookie: u64, func: Func, start: bindings::ktime_t);
     fn rasync_trace_waiting() -> bindings::ktime_t;
     fn rasync_trace_continuing(start: bindings::ktime_t);
+    fn rasync_helper_in_task() -> bool;
+    fn rasync_warn_going(module: Owner, func: Func);
 }
+
+/// The module on whose behalf an entry is scheduled (`THIS_MODULE` of the caller); null
+/// for built-in code, which is never unloaded.
+pub(crate) type Owner = *mut c_void;
 
 /// Global state of the loaded module.
 ///
@@ -87,6 +94,7 @@ pub(crate) struct Engine {
     wq: OwnedWorkqueue,
     node_wq: OwnedWorkqueue,
     running: Running,
+    owners: Owners,
     #[pin]
     dfl_domain: Domain,
     #[pin]
@@ -118,6 +126,7 @@ impl Engine {
                 rasync_param_numa_strict()
             })?,
             running: Running::new()?,
+            owners: Owners::new()?,
             dfl_domain <- Domain::new(true, c"rasync_dfl_domain", kernel::static_lock_class!()),
             global <- Domain::new(false, c"rasync_global", kernel::static_lock_class!()),
             drained <- SwaitQueue::new(c"rasync::drained", kernel::static_lock_class!()),
@@ -138,7 +147,7 @@ impl Engine {
     pub(crate) fn unpublish(&self) {
         self.drained
             .wait_event(|| self.entry_count.load(Ordering::Acquire) == 0);
-        if !self.dfl_domain.is_idle() || !self.global.is_idle() {
+        if !self.dfl_domain.is_idle() || !self.global.is_idle() || !self.owners.is_empty() {
             pr_err!("unloading with entries or waiters still listed\n");
         }
         ENGINE.store(null_mut(), Ordering::Release);
@@ -159,6 +168,11 @@ impl Engine {
         &self.dfl_domain
     }
 
+    /// Waits until `module` has no queued entry (module notifier, [`crate::owner`]).
+    pub(crate) fn drain_owner(&self, module: Owner, going: bool) {
+        self.owners.drain(module, going);
+    }
+
     /// Returns the number of entries allocated and not yet freed.
     pub(crate) fn pending(&self) -> u32 {
         self.entry_count.load(Ordering::Relaxed)
@@ -168,17 +182,21 @@ impl Engine {
         self.next_cookie.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Schedules `func(data, cookie)` on `node` in `domain`, or runs it now if the entry
-    /// cannot be allocated or too much work is pending. Callable with interrupts off.
+    /// Schedules `func(data, cookie)` on `node` in `domain` on behalf of `owner`, or runs
+    /// it now if the entry cannot be allocated, too much work is pending or `owner` is
+    /// being removed. Callable with interrupts off.
     pub(crate) fn schedule_node_domain(
         &self,
         func: Func,
         data: *mut c_void,
         node: i32,
         domain: &Domain,
+        owner: Owner,
     ) -> u64 {
         match KBox::pin_init(Entry::new(func, data, domain), GFP_ATOMIC) {
-            Ok(entry) if !self.too_busy() => self.queue(entry, node, domain),
+            Ok(entry) if !self.too_busy() => self
+                .queue(entry, node, domain, owner)
+                .unwrap_or_else(|| self.run_now(func, data)),
             _ => self.run_now(func, data),
         }
     }
@@ -194,10 +212,19 @@ impl Engine {
 
     /// Like [`Engine::schedule_node_domain`] in the default domain, but never runs `func`
     /// synchronously: returns `None` if it could not be queued.
-    pub(crate) fn schedule_nocall(&self, func: Func, data: *mut c_void, node: i32) -> Option<u64> {
+    pub(crate) fn schedule_nocall(
+        &self,
+        func: Func,
+        data: *mut c_void,
+        node: i32,
+        owner: Owner,
+    ) -> Option<u64> {
         // GFP_KERNEL, as async_schedule_dev_nocall() uses: it may sleep.
         let entry = KBox::pin_init(Entry::new(func, data, &self.dfl_domain), GFP_KERNEL).ok()?;
-        (!self.too_busy()).then(|| self.queue(entry, node, &self.dfl_domain))
+        if self.too_busy() {
+            return None;
+        }
+        self.queue(entry, node, &self.dfl_domain, owner)
     }
 
     fn too_busy(&self) -> bool {
@@ -205,8 +232,24 @@ impl Engine {
         self.entry_count.load(Ordering::Relaxed) > unsafe { rasync_param_max_work() }
     }
 
-    /// Takes a cookie, links the entry on `domain` (its own) and queues it.
-    fn queue(&self, mut entry: Pin<KBox<Entry>>, node: i32, domain: &Domain) -> u64 {
+    /// Attaches the entry to `owner`, takes a cookie, links the entry on `domain` (its
+    /// own) and queues it. Returns `None`, dropping the entry, if `owner` refuses it.
+    fn queue(
+        &self,
+        mut entry: Pin<KBox<Entry>>,
+        node: i32,
+        domain: &Domain,
+        owner: Owner,
+    ) -> Option<u64> {
+        match self.owners.attach(owner, entry.as_mut()) {
+            Ok(()) => {}
+            Err(Refused::Going) => {
+                // SAFETY: the helper only prints; `owner` is the caller's live module.
+                unsafe { rasync_warn_going(owner, entry.func) };
+                return None;
+            }
+            Err(Refused::NoMemory) => return None,
+        }
         let cookie;
         {
             let guard = domain.lock();
@@ -226,7 +269,7 @@ impl Engine {
             self.entry_count.fetch_add(1, Ordering::Relaxed);
         }
         self.wq_for(node).queue_work_node(node, entry);
-        cookie
+        Some(cookie)
     }
 
     /// Unlinks a finished entry and wakes the waiters it unblocks.
@@ -299,7 +342,13 @@ impl Engine {
     }
 
     /// Returns the entry the current task is running (`current_is_async()`).
+    /// Interrupts that arrive while a worker runs an entry are not inside it (`in_task()`
+    /// is false there), as with the kernel's `current_is_async()`.
     pub(crate) fn current(&self) -> Option<Current<'_>> {
+        // SAFETY: the helper only reads the preempt count.
+        if !unsafe { rasync_helper_in_task() } {
+            return None;
+        }
         self.running.current()
     }
 
@@ -326,6 +375,8 @@ pub(crate) fn run_entry(entry: Pin<KBox<Entry>>) {
     // SAFETY: as above.
     unsafe { rasync_trace_returned(cookie, func, start) };
     engine.finish(&entry);
+    // Last: once detached, the owning module may be freed.
+    engine.owners.detach(&entry);
     drop(entry);
     if engine.entry_count.fetch_sub(1, Ordering::AcqRel) == 1 {
         engine.drained.wake_up_all();
@@ -352,6 +403,9 @@ mod tests {
             old
         }
     }
+
+    /// The engine's own tests schedule as built-in code would: no owning module.
+    const THIS: Owner = null_mut();
 
     /// How long a gated entry waits for its gate before giving up, so no test can hang.
     const GATE_TIMEOUT_MS: u32 = 10_000;
@@ -427,7 +481,7 @@ mod tests {
 
     fn schedule_probe(probe: &Arc<Probe>, domain: &Domain) -> Result<u64> {
         let data = Arc::into_raw(probe.clone()).cast_mut().cast();
-        Ok(engine()?.schedule_node_domain(probe_fn, data, NUMA_NO_NODE, domain))
+        Ok(engine()?.schedule_node_domain(probe_fn, data, NUMA_NO_NODE, domain, THIS))
     }
 
     fn new_domain(registered: bool) -> Result<Pin<KBox<Domain>>> {
@@ -513,6 +567,26 @@ mod tests {
     }
 
     #[test]
+    fn domain_stays_initialised_while_entries_come_and_go() -> Result {
+        // `is_initialised` reads the list pointers without the lock (READ_ONCE-style)
+        // while workers link and unlink entries on other CPUs: it must never misread.
+        let e = engine()?;
+        let d = new_domain(false)?;
+        let mut misread = 0;
+        for _ in 0..2000 {
+            let p = Probe::new(false)?;
+            schedule_probe(&p, &d)?;
+            if !d.is_initialised() {
+                misread += 1;
+            }
+        }
+        e.synchronize_cookie_domain(COOKIE_MAX, Some(&d));
+        assert_eq!(misread, 0);
+        assert!(d.is_idle());
+        Ok(())
+    }
+
+    #[test]
     fn current_is_async_inside_only() -> Result {
         let e = engine()?;
         let p = Probe::new(false)?;
@@ -538,7 +612,7 @@ mod tests {
         let ran_now = sync.ran();
         let nocall = Probe::new(false)?;
         let data = Arc::into_raw(nocall.clone()).cast_mut().cast();
-        let queued = e.schedule_nocall(probe_fn, data, NUMA_NO_NODE);
+        let queued = e.schedule_nocall(probe_fn, data, NUMA_NO_NODE, THIS);
         if queued.is_none() {
             // SAFETY: not queued, so the reference handed over is still ours to drop.
             drop(unsafe { Arc::from_raw(data.cast::<Probe>()) });
@@ -576,7 +650,7 @@ mod tests {
         let data = Arc::into_raw(p.clone()).cast_mut().cast();
         // The next slab allocation of this task, the entry's, fails.
         fail_nth(1);
-        let c = e.schedule_node_domain(probe_fn, data, NUMA_NO_NODE, e.dfl_domain());
+        let c = e.schedule_node_domain(probe_fn, data, NUMA_NO_NODE, e.dfl_domain(), THIS);
         let ran_now = p.ran();
         fail_nth(0);
         e.synchronize_full();
@@ -605,7 +679,7 @@ mod tests {
         let e = engine()?;
         let p = Probe::new(false)?;
         let data = Arc::into_raw(p.clone()).cast_mut().cast();
-        e.schedule_node_domain(sync_self_fn, data, NUMA_NO_NODE, e.dfl_domain());
+        e.schedule_node_domain(sync_self_fn, data, NUMA_NO_NODE, e.dfl_domain(), THIS);
         e.synchronize_full();
         assert!(p.ran());
         Ok(())
@@ -646,14 +720,14 @@ mod tests {
             let p = Probe::new(true)?;
             let data = Arc::into_raw(p.clone()).cast_mut().cast();
             let node = (i % 2) as i32;
-            e.schedule_node_domain(wait_for_last_fn, data, node, &d);
+            e.schedule_node_domain(wait_for_last_fn, data, node, &d, THIS);
             waiters.push(p, GFP_KERNEL)?;
         }
         // Each gate is opened by an entry queued after all N waiters: those openers only
         // run if the workqueue runs more than N entries at once, or if they overtake.
         for p in waiters.iter() {
             let data = Arc::into_raw(p.clone()).cast_mut().cast();
-            e.schedule_node_domain(open_gate_fn, data, NUMA_NO_NODE, &d);
+            e.schedule_node_domain(open_gate_fn, data, NUMA_NO_NODE, &d, THIS);
         }
         e.synchronize_cookie_domain(COOKIE_MAX, Some(&d));
         let timed_out = waiters

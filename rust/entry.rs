@@ -33,7 +33,8 @@ pub(crate) type Func = unsafe extern "C" fn(data: *mut c_void, cookie: u64);
 /// - `domain` outlives the entry (static, or a heap domain destroyed only after a full
 ///   synchronize of it).
 /// - `cookie` is set before the entry is linked and never changes afterwards.
-/// - The links are initialised; see [`crate::domain`] for when they are on lists.
+/// - The links are initialised; see [`crate::domain`] for when they are on lists, and
+///   [`crate::owner`] for `owner_link`, which is on a list exactly when `owner` is set.
 #[pin_data]
 pub(crate) struct Entry {
     #[pin]
@@ -42,10 +43,14 @@ pub(crate) struct Entry {
     domain_link: Opaque<list_head>,
     #[pin]
     global_link: Opaque<list_head>,
+    #[pin]
+    pub(crate) owner_link: Opaque<list_head>,
     pub(crate) cookie: u64,
     pub(crate) func: Func,
     pub(crate) data: *mut c_void,
     pub(crate) domain: *const Domain,
+    /// The record of the module that scheduled the entry ([`crate::owner`]), or null.
+    pub(crate) owner: *mut c_void,
 }
 
 // SAFETY: `data` is the caller's, handed to `func` on whatever CPU runs the entry, exactly
@@ -64,10 +69,12 @@ impl Entry {
             work <- new_work!("rasync::Entry::work"),
             domain_link <- crate::list::new_link(),
             global_link <- crate::list::new_link(),
+            owner_link <- crate::list::new_link(),
             cookie: 0,
             func,
             data,
             domain,
+            owner: core::ptr::null_mut(),
         })
     }
 

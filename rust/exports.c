@@ -7,10 +7,10 @@
 #include <linux/export.h>
 #include "../include/rasync.h"
 
-EXPORT_SYMBOL_GPL(rasync_schedule_node);
-EXPORT_SYMBOL_GPL(rasync_schedule_node_domain);
-EXPORT_SYMBOL_GPL(rasync_schedule_dev_nocall);
-EXPORT_SYMBOL_GPL(rasync_schedule_node_nocall);
+EXPORT_SYMBOL_GPL(__rasync_schedule_node);
+EXPORT_SYMBOL_GPL(__rasync_schedule_node_domain);
+EXPORT_SYMBOL_GPL(__rasync_schedule_dev_nocall);
+EXPORT_SYMBOL_GPL(__rasync_schedule_node_nocall);
 EXPORT_SYMBOL_GPL(rasync_synchronize_full);
 EXPORT_SYMBOL_GPL(rasync_synchronize_full_domain);
 EXPORT_SYMBOL_GPL(rasync_synchronize_cookie);

@@ -18,7 +18,7 @@
 
 use crate::{
     domain::{Domain, RawDomain, COOKIE_MAX},
-    engine::{self, Engine},
+    engine::{self, Engine, Owner},
     entry::Func,
     numa,
 };
@@ -66,18 +66,22 @@ unsafe fn domain_arg<'a>(domain: *mut RawDomain, what: &str) -> DomainArg<'a> {
     }
 }
 
-/// `rasync_schedule_node_domain()`: schedule `func(data, cookie)` on `node` in `domain`.
+/// `rasync_schedule_node_domain()`: schedule `func(data, cookie)` on `node` in `domain`,
+/// on behalf of module `owner` (`THIS_MODULE`, passed by the inline wrappers of
+/// `include/rasync.h`; null for built-in code).
 ///
 /// # Safety
 ///
 /// `domain` must be an initialised domain that outlives every entry scheduled on it;
-/// `func` must be callable with `data` from any CPU.
+/// `func` must be callable with `data` from any CPU; `owner` must be null or the live
+/// module whose code calls (it owns `func`).
 #[no_mangle]
-pub(crate) unsafe extern "C" fn rasync_schedule_node_domain(
+pub(crate) unsafe extern "C" fn __rasync_schedule_node_domain(
     func: Option<Func>,
     data: *mut c_void,
     node: i32,
     domain: *mut RawDomain,
+    owner: Owner,
 ) -> u64 {
     let Some(func) = func else {
         pr_err!("rasync_schedule_node_domain: NULL function, nothing scheduled\n");
@@ -88,7 +92,7 @@ pub(crate) unsafe extern "C" fn rasync_schedule_node_domain(
     };
     // SAFETY: the caller guarantees a non-null domain is valid.
     match unsafe { domain_arg(domain, "rasync_schedule_node_domain") } {
-        DomainArg::Valid(domain) => engine.schedule_node_domain(func, data, node, domain),
+        DomainArg::Valid(domain) => engine.schedule_node_domain(func, data, node, domain, owner),
         // Refused, but nothing is lost: like the fallback, run it now with the next cookie.
         DomainArg::Null => {
             pr_err!("rasync_schedule_node_domain: NULL domain; running the call synchronously\n");
@@ -102,19 +106,20 @@ pub(crate) unsafe extern "C" fn rasync_schedule_node_domain(
 ///
 /// # Safety
 ///
-/// `func` must be callable with `data` from any CPU.
+/// As for [`__rasync_schedule_node_domain`].
 #[no_mangle]
-pub(crate) unsafe extern "C" fn rasync_schedule_node(
+pub(crate) unsafe extern "C" fn __rasync_schedule_node(
     func: Option<Func>,
     data: *mut c_void,
     node: i32,
+    owner: Owner,
 ) -> u64 {
     let Some(engine) = engine_or_err("rasync_schedule_node") else {
         return 0;
     };
     let domain = engine.dfl_domain().as_raw();
     // SAFETY: the default domain lives as long as the engine; the caller vouches for the rest.
-    unsafe { rasync_schedule_node_domain(func, data, node, domain) }
+    unsafe { __rasync_schedule_node_domain(func, data, node, domain, owner) }
 }
 
 /// `rasync_schedule_dev_nocall()`: schedule `func(dev, cookie)` on `dev`'s node, or
@@ -122,11 +127,13 @@ pub(crate) unsafe extern "C" fn rasync_schedule_node(
 ///
 /// # Safety
 ///
-/// `dev` must be a valid device that outlives the call of `func`.
+/// `dev` must be a valid device that outlives the call of `func`; `owner` as for
+/// [`__rasync_schedule_node_domain`].
 #[no_mangle]
-pub(crate) unsafe extern "C" fn rasync_schedule_dev_nocall(
+pub(crate) unsafe extern "C" fn __rasync_schedule_dev_nocall(
     func: Option<Func>,
     dev: *mut bindings::device,
+    owner: Owner,
 ) -> bool {
     if dev.is_null() {
         pr_err!("rasync_schedule_dev_nocall: NULL device, nothing scheduled\n");
@@ -135,7 +142,7 @@ pub(crate) unsafe extern "C" fn rasync_schedule_dev_nocall(
     // SAFETY: the caller guarantees `dev` is valid.
     let node = unsafe { numa::dev_to_node(dev) };
     // SAFETY: `func` is called with the device, which the caller keeps valid until then.
-    unsafe { rasync_schedule_node_nocall(func, dev.cast(), node) }
+    unsafe { __rasync_schedule_node_nocall(func, dev.cast(), node, owner) }
 }
 
 /// `rasync_schedule_node_nocall()`: schedule `func(data, cookie)` on `node` in the default
@@ -143,12 +150,13 @@ pub(crate) unsafe extern "C" fn rasync_schedule_dev_nocall(
 ///
 /// # Safety
 ///
-/// `func` must be callable with `data` from any CPU.
+/// As for [`__rasync_schedule_node_domain`].
 #[no_mangle]
-pub(crate) unsafe extern "C" fn rasync_schedule_node_nocall(
+pub(crate) unsafe extern "C" fn __rasync_schedule_node_nocall(
     func: Option<Func>,
     data: *mut c_void,
     node: i32,
+    owner: Owner,
 ) -> bool {
     let Some(func) = func else {
         pr_err!("rasync_schedule_node_nocall: NULL function, nothing scheduled\n");
@@ -157,7 +165,7 @@ pub(crate) unsafe extern "C" fn rasync_schedule_node_nocall(
     let Some(engine) = engine_or_err("rasync_schedule_node_nocall") else {
         return false;
     };
-    engine.schedule_nocall(func, data, node).is_some()
+    engine.schedule_nocall(func, data, node, owner).is_some()
 }
 
 /// `rasync_synchronize_cookie_domain()`: wait for the entries of `domain` (all registered

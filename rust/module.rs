@@ -7,16 +7,32 @@
 //! withdrawn only after every pending entry has finished; modules that call rasync hold
 //! a reference on it, so none of them can still call in by then.
 //!
+//! rasync also stands in for the module loader's `async_synchronize_full()` calls: a
+//! module notifier (`lifecycle.c`) calls [`rasync_module_drain`] when a module goes live
+//! and when it goes away, and it waits there for that module's entries
+//! ([`crate::owner`]).
+//!
 //! # Examples
 //!
 //! ```ignore
 //! let engine = engine::get().ok_or(ENODEV)?;
 //! ```
+//!
+//! C header: [`include/linux/module.h`](srctree/include/linux/module.h)
 
-use crate::{domain, engine::Engine};
+use crate::{domain, engine, engine::Engine};
 use kernel::prelude::*;
 
+extern "C" {
+    fn rasync_lifecycle_register() -> kernel::ffi::c_int;
+    fn rasync_lifecycle_unregister();
+}
+
 /// The loaded module.
+///
+/// # Invariants
+///
+/// The module notifier is registered from a successful init until drop.
 #[pin_data(PinnedDrop)]
 pub(crate) struct Rasync {
     #[pin]
@@ -31,6 +47,9 @@ impl kernel::InPlaceModule for Rasync {
         let publish = |this: Pin<&mut Self>| -> Result {
             domain::check_layout()?;
             this.project().engine.into_ref().publish();
+            // SAFETY: registers a static notifier block; unregistered in drop.
+            // INVARIANT: registered from here on.
+            kernel::error::to_result(unsafe { rasync_lifecycle_register() })?;
             pr_info!("loaded: workqueues \"rasync\" and \"rasync_node\" ready\n");
             Ok(())
         };
@@ -41,7 +60,18 @@ impl kernel::InPlaceModule for Rasync {
 #[pinned_drop]
 impl PinnedDrop for Rasync {
     fn drop(self: Pin<&mut Self>) {
+        // SAFETY: registered in init (type invariant).
+        unsafe { rasync_lifecycle_unregister() };
         self.engine.unpublish();
         pr_info!("unloaded: no entries left, workqueues destroyed\n");
+    }
+}
+
+/// Called by the module notifier: waits for the entries `module` scheduled; `going`
+/// means the module is being removed (its record is then forgotten).
+#[no_mangle]
+pub(crate) extern "C" fn rasync_module_drain(module: engine::Owner, going: bool) {
+    if let Some(engine) = engine::get() {
+        engine.drain_owner(module, going);
     }
 }

@@ -22,6 +22,18 @@ void rasync_helper_domain_layout(size_t *size, size_t *pending, size_t *waiters,
 void rasync_helper_set_fail_nth(unsigned int n);
 int rasync_helper_wq_sysfs_write(const char *wq, const char *attr, const char *val);
 
+/* lifecycle.c */
+int rasync_lifecycle_register(void);
+void rasync_lifecycle_unregister(void);
+bool rasync_helper_module_going(struct module *mod);
+bool rasync_helper_in_task(void);
+void rasync_warn_going(struct module *mod, rasync_func_t func);
+void rasync_warn_slow_removal(struct module *mod, unsigned int pending,
+			      const rasync_func_t *funcs, unsigned int n);
+
+/* module.rs */
+void rasync_module_drain(struct module *mod, bool going);
+
 /* params.c */
 unsigned int rasync_param_max_work(void);
 void rasync_param_set_max_work(unsigned int value);

@@ -10,6 +10,7 @@ mod list;
 mod lock;
 mod module;
 mod numa;
+mod owner;
 mod running;
 mod wait;
 mod wq;

@@ -65,8 +65,7 @@ impl Completion {
     }
 
     /// Like [`Completion::wait`], but gives up after `timeout_ms`; returns whether it was
-    /// completed. For tests, which must never hang.
-    #[cfg(CONFIG_KUNIT)]
+    /// completed.
     pub(crate) fn wait_timeout_ms(&self, timeout_ms: u32) -> bool {
         // SAFETY: `msecs_to_jiffies` is a pure conversion.
         let timeout = unsafe { bindings::__msecs_to_jiffies(timeout_ms) };

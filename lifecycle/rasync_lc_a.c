@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A consumer of rasync ported from <linux/async.h> by renaming, which relies on the
+ * module loader's guarantees instead of synchronizing (scripts/guest-lifecycle):
+ *
+ *   mode=init    init schedules 8 __init functions (4 in the default domain, 4 in an
+ *                exclusive one) and returns: they must all run before .init.text is
+ *                freed, i.e. before insmod returns.
+ *   mode=remove  init schedules 8 functions sleeping sleep_ms (4 default, 4 exclusive)
+ *                and returns; loaded with async_probe=1 they are still pending at
+ *                rmmod, whose exit does not synchronize: rmmod must wait for them.
+ *   mode=slow    one function sleeping sleep_ms in the default domain (for a module
+ *                whose entries must not delay another module's load or removal).
+ *
+ * Every finished function prints "<module>: <mode> entry <cookie> done". In mode=remove,
+ * exit schedules one more function, which must run synchronously (the module is going).
+ * rasync_lc_b.c builds the same code as a second module.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/delay.h>
+#include <linux/init.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/string.h>
+#include <rasync.h>
+
+static char *mode = "init";
+module_param(mode, charp, 0444);
+MODULE_PARM_DESC(mode, "init, remove or slow (see the file's comment)");
+
+static unsigned int sleep_ms = 1500;
+module_param(sleep_ms, uint, 0444);
+MODULE_PARM_DESC(sleep_ms, "how long each entry of mode=remove and mode=slow sleeps");
+
+static RASYNC_DOMAIN_EXCLUSIVE(lc_exclusive);
+
+static void __init lc_init_entry(void *data, rasync_cookie_t cookie)
+{
+	msleep(100);
+	pr_info("init entry %llu done\n", cookie);
+}
+
+static void lc_sleep_entry(void *data, rasync_cookie_t cookie)
+{
+	msleep(sleep_ms);
+	pr_info("%s entry %llu done\n", (const char *)data, cookie);
+}
+
+static int __init lc_init(void)
+{
+	int i;
+
+	if (!strcmp(mode, "init")) {
+		for (i = 0; i < 4; i++) {
+			rasync_schedule(lc_init_entry, NULL);
+			rasync_schedule_domain(lc_init_entry, NULL, &lc_exclusive);
+		}
+	} else if (!strcmp(mode, "remove")) {
+		for (i = 0; i < 4; i++) {
+			rasync_schedule(lc_sleep_entry, "remove");
+			rasync_schedule_domain(lc_sleep_entry, "remove", &lc_exclusive);
+		}
+	} else if (!strcmp(mode, "slow")) {
+		rasync_schedule(lc_sleep_entry, "slow");
+	} else {
+		pr_err("unknown mode '%s' (init, remove or slow)\n", mode);
+		return -EINVAL;
+	}
+	pr_info("init returns (mode %s)\n", mode);
+	return 0;
+}
+module_init(lc_init);
+
+static struct task_struct *exit_task;
+
+static void lc_exit_entry(void *data, rasync_cookie_t cookie)
+{
+	pr_info("exit entry %llu ran %s\n", cookie,
+		current == exit_task ? "synchronously" : "asynchronously");
+}
+
+/*
+ * Deliberately no rasync_synchronize_*(): rasync must keep the module alive for its
+ * entries. What exit schedules (the module is GOING) must run synchronously.
+ */
+static void __exit lc_exit(void)
+{
+	pr_info("exit (mode %s)\n", mode);
+	if (!strcmp(mode, "remove")) {
+		exit_task = current;
+		rasync_schedule(lc_exit_entry, NULL);
+	}
+}
+module_exit(lc_exit);
+
+MODULE_DESCRIPTION("rasync lifecycle test: a consumer that never synchronizes");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A Rust consumer of rasync that leaves closures pending when it is removed.
+//!
+//! Its init schedules 4 closures in the default domain and 4 in an exclusive domain it
+//! owns; each owns a vector, sleeps `SLEEP_MS` and prints `closure <cookie> done (sum
+//! 55)`. Loaded with `async_probe=1`, nothing waits at load; removed at once, its exit
+//! never synchronizes the default domain. rasync must finish the closures before the
+//! module's code is freed (scripts/guest-lifecycle).
+
+#[path = "../include/rasync.rs"]
+mod rasync;
+
+use kernel::{bindings, prelude::*};
+
+/// How long each closure sleeps.
+const SLEEP_MS: u32 = 1500;
+
+/// The loaded module: its exclusive domain (dropping it waits for the domain's entries).
+struct LcRust {
+    _domain: rasync::Domain,
+}
+
+fn work(cookie: rasync::Cookie, data: KVec<usize>) {
+    // SAFETY: `msleep` may sleep; closures run in process context.
+    unsafe { bindings::msleep(SLEEP_MS) };
+    pr_info!("closure {cookie} done (sum {})\n", data.iter().sum::<usize>());
+}
+
+fn numbers() -> Result<KVec<usize>> {
+    let mut v = KVec::new();
+    for i in 1..=10usize {
+        v.push(i, GFP_KERNEL)?;
+    }
+    Ok(v)
+}
+
+impl kernel::Module for LcRust {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let domain = rasync::Domain::new_exclusive()?;
+        for _ in 0..4 {
+            let data = numbers()?;
+            rasync::schedule(move |cookie| work(cookie, data));
+            let data = numbers()?;
+            domain.schedule(move |cookie| work(cookie, data));
+        }
+        pr_info!("init returns\n");
+        Ok(Self { _domain: domain })
+    }
+}
+
+module! {
+    type: LcRust,
+    name: "rasync_lc_rust",
+    authors: ["rasync developers"],
+    description: "rasync lifecycle test: Rust closures pending at rmmod",
+    license: "GPL",
+}
