@@ -57,6 +57,59 @@ impl Seen {
     }
 }
 
+/// Set once a bounded synchronize timed out: the remaining tests fail at once.
+static POISONED: AtomicBool = AtomicBool::new(false);
+
+/// How long a synchronize under test may take before the test fails.
+const SYNC_TIMEOUT_MS: u32 = 8_000;
+
+/// A domain pointer handed to the helper work item of [`bounded`].
+struct DomainRef(*const rasync::Domain);
+
+// SAFETY: the test that owns the domain waits for the work item (or fails and leaks).
+unsafe impl Send for DomainRef {}
+
+impl DomainRef {
+    fn new(domain: &rasync::Domain) -> Self {
+        Self(core::ptr::from_ref(domain))
+    }
+
+    /// # Safety
+    ///
+    /// The domain must still be alive.
+    unsafe fn get(&self) -> &rasync::Domain {
+        // SAFETY: the caller guarantees the domain is alive.
+        unsafe { &*self.0 }
+    }
+}
+
+/// Runs the synchronize `f` on a system workqueue and waits at most [`SYNC_TIMEOUT_MS`]
+/// for it: a synchronize that never returns fails the test (naming `what`) in seconds.
+fn bounded(what: &str, f: impl FnOnce() + Send + 'static) -> Result {
+    if POISONED.load(Ordering::Relaxed) {
+        pr_err!("rasync-test: skipped: an earlier test left a synchronize stuck\n");
+        return Err(ECANCELED);
+    }
+    let done = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
+    let flag = done.clone();
+    kernel::workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
+        f();
+        flag.store(true, Ordering::Release);
+    })?;
+    let mut waited = 0;
+    while !done.load(Ordering::Acquire) {
+        if waited >= SYNC_TIMEOUT_MS {
+            POISONED.store(true, Ordering::Relaxed);
+            pr_err!("rasync-test: TIMEOUT: {what} still waiting after {SYNC_TIMEOUT_MS} ms\n");
+            return Err(ETIMEDOUT);
+        }
+        // SAFETY: `msleep` may sleep; tests run in process context.
+        unsafe { kernel::bindings::msleep(10) };
+        waited += 10;
+    }
+    Ok(())
+}
+
 #[kunit_tests(rasync_rust_api)]
 mod tests {
     use super::*;
@@ -73,7 +126,7 @@ mod tests {
             s.sum.store(data.iter().sum(), Ordering::Relaxed);
             s.record(cookie);
         });
-        rasync::synchronize_cookie(cookie + 1);
+        bounded("synchronize_cookie", move || rasync::synchronize_cookie(cookie + 1))?;
         assert!(seen.ran.load(Ordering::Acquire));
         assert_eq!(seen.sum.load(Ordering::Relaxed), 55);
         assert_eq!(seen.cookie.load(Ordering::Relaxed), cookie);
@@ -90,7 +143,7 @@ mod tests {
             assert!(c > last);
             last = c;
         }
-        rasync::synchronize_full();
+        bounded("synchronize_full", rasync::synchronize_full)?;
         Ok(())
     }
 
@@ -123,10 +176,14 @@ mod tests {
             s.record(cookie);
         });
         let second = domain.schedule(|_| {});
-        domain.synchronize_cookie(second);
+        let d = DomainRef::new(&domain);
+        // SAFETY: the domain outlives the bounded wait.
+        bounded("Domain::synchronize_cookie", move || unsafe { d.get() }.synchronize_cookie(second))?;
         assert!(seen.ran.load(Ordering::Acquire));
         assert_eq!(seen.cookie.load(Ordering::Relaxed), first);
-        domain.synchronize_full();
+        let d = DomainRef::new(&domain);
+        // SAFETY: the domain outlives the bounded wait.
+        bounded("Domain::synchronize_full", move || unsafe { d.get() }.synchronize_full())?;
         Ok(())
     }
 
@@ -148,7 +205,7 @@ mod tests {
             },
             ARef::from(dev),
         );
-        rasync::synchronize_full();
+        bounded("synchronize_full", rasync::synchronize_full)?;
         assert_eq!(seen_dev.load(Ordering::Relaxed), want);
         assert_eq!(seen.cookie.load(Ordering::Relaxed), cookie);
         assert_eq!(rasync::dev_to_node(dev), rasync::NUMA_NO_NODE);
@@ -156,14 +213,16 @@ mod tests {
         let domain = rasync::Domain::new_exclusive()?;
         let s = seen.clone();
         let cookie = domain.schedule_dev(move |_, cookie| s.record(cookie), ARef::from(dev));
-        domain.synchronize_full();
+        let d = DomainRef::new(&domain);
+        // SAFETY: the domain outlives the bounded wait.
+        bounded("Domain::synchronize_full", move || unsafe { d.get() }.synchronize_full())?;
         assert_eq!(seen.cookie.load(Ordering::Relaxed), cookie);
 
         let s = seen.clone();
         seen.ran.store(false, Ordering::Relaxed);
         let queued =
             rasync::schedule_dev_nocall(move |_, cookie| s.record(cookie), ARef::from(dev));
-        rasync::synchronize_full();
+        bounded("synchronize_full", rasync::synchronize_full)?;
         assert!(queued.is_ok());
         assert!(seen.ran.load(Ordering::Acquire));
         assert!(seen.is_async.load(Ordering::Relaxed));
@@ -177,7 +236,9 @@ mod tests {
             let s = seen.clone();
             let domain = rasync::Domain::new_exclusive()?;
             domain.schedule_node(move |cookie| s.record(cookie), node);
-            domain.synchronize_full();
+            let d = DomainRef::new(&domain);
+            // SAFETY: the domain outlives the bounded wait.
+            bounded("Domain::synchronize_full", move || unsafe { d.get() }.synchronize_full())?;
             assert!(seen.ran.load(Ordering::Acquire));
             let cpu = seen.cpu.load(Ordering::Relaxed);
             // CPUs 0-1 are node 0 and CPUs 2-3 node 1 in the test guest.
@@ -186,7 +247,7 @@ mod tests {
         let seen = Seen::new()?;
         let s = seen.clone();
         rasync::schedule_node(move |cookie| s.record(cookie), 999);
-        rasync::synchronize_full();
+        bounded("synchronize_full", rasync::synchronize_full)?;
         assert!(seen.ran.load(Ordering::Acquire));
         Ok(())
     }

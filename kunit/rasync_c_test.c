@@ -11,6 +11,11 @@
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
+#include <linux/kthread.h>
+#include <linux/refcount.h>
+#include <linux/sched/debug.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
 #include <linux/module.h>
 #include <linux/nodemask.h>
 #include <linux/sched.h>
@@ -22,7 +27,117 @@
 
 #define GATE_TIMEOUT_MS 10000
 
+/*
+ * Bounded synchronize: the call under test runs in a helper kthread and the test waits
+ * for it at most SYNC_TIMEOUT_MS. On timeout the test fails naming the call and cookie,
+ * the helper's stack is printed, and the remaining tests fail at once (suite init):
+ * a lost wake-up costs seconds, not the guest's timeout.
+ */
+#define SYNC_TIMEOUT_MS 8000
+
+enum sync_kind { SYNC_FULL, SYNC_FULL_DOMAIN, SYNC_COOKIE, SYNC_COOKIE_DOMAIN };
+
+static const char *const sync_names[] = {
+	[SYNC_FULL] = "rasync_synchronize_full",
+	[SYNC_FULL_DOMAIN] = "rasync_synchronize_full_domain",
+	[SYNC_COOKIE] = "rasync_synchronize_cookie",
+	[SYNC_COOKIE_DOMAIN] = "rasync_synchronize_cookie_domain",
+};
+
+struct sync_job {
+	enum sync_kind kind;
+	rasync_cookie_t cookie;
+	struct rasync_domain *domain;
+	struct completion done;
+	refcount_t ref;
+};
+
+static bool sync_poisoned;
+
+static void sync_job_put(struct sync_job *job)
+{
+	if (refcount_dec_and_test(&job->ref))
+		kfree(job);
+}
+
+static int sync_thread(void *arg)
+{
+	struct sync_job *job = arg;
+
+	switch (job->kind) {
+	case SYNC_FULL:
+		rasync_synchronize_full();
+		break;
+	case SYNC_FULL_DOMAIN:
+		rasync_synchronize_full_domain(job->domain);
+		break;
+	case SYNC_COOKIE:
+		rasync_synchronize_cookie(job->cookie);
+		break;
+	case SYNC_COOKIE_DOMAIN:
+		rasync_synchronize_cookie_domain(job->cookie, job->domain);
+		break;
+	}
+	complete(&job->done);
+	sync_job_put(job);
+	return 0;
+}
+
+static bool sync_bounded(struct kunit *test, enum sync_kind kind, rasync_cookie_t cookie,
+			 struct rasync_domain *domain)
+{
+	struct sync_job *job = kzalloc(sizeof(*job), GFP_KERNEL);
+	struct task_struct *task;
+	bool done;
+
+	if (!job)
+		return false;
+	job->kind = kind;
+	job->cookie = cookie;
+	job->domain = domain;
+	init_completion(&job->done);
+	refcount_set(&job->ref, 2);
+	task = kthread_create(sync_thread, job, "rasync_c_sync");
+	if (IS_ERR(task)) {
+		kfree(job);
+		return false;
+	}
+	get_task_struct(task);
+	wake_up_process(task);
+	done = wait_for_completion_timeout(&job->done, msecs_to_jiffies(SYNC_TIMEOUT_MS));
+	if (!done) {
+		sync_poisoned = true;
+		pr_err("rasync-test: TIMEOUT: %s(cookie %llu, domain %p) still waiting after %d ms; waiter's stack:\n",
+		       sync_names[kind], cookie, domain, SYNC_TIMEOUT_MS);
+		sched_show_task(task);
+		KUNIT_FAIL(test, "%s(cookie %llu) did not return within %d ms",
+			   sync_names[kind], cookie, SYNC_TIMEOUT_MS);
+	}
+	put_task_struct(task);
+	sync_job_put(job);
+	return done;
+}
+
+#define sync_full(test) \
+	KUNIT_ASSERT_TRUE(test, sync_bounded(test, SYNC_FULL, 0, NULL))
+#define sync_full_domain(test, dom) \
+	KUNIT_ASSERT_TRUE(test, sync_bounded(test, SYNC_FULL_DOMAIN, 0, dom))
+#define sync_cookie(test, c) \
+	KUNIT_ASSERT_TRUE(test, sync_bounded(test, SYNC_COOKIE, c, NULL))
+#define sync_cookie_domain(test, c, dom) \
+	KUNIT_ASSERT_TRUE(test, sync_bounded(test, SYNC_COOKIE_DOMAIN, c, dom))
+
+static int rasync_c_test_init(struct kunit *test)
+{
+	if (sync_poisoned) {
+		pr_err("rasync-test: skipped: an earlier test left a synchronize stuck\n");
+		return -ECANCELED;
+	}
+	return 0;
+}
+
 static RASYNC_DOMAIN(test_registered);
+static RASYNC_DOMAIN(test_registered2);
 static RASYNC_DOMAIN_EXCLUSIVE(test_exclusive);
 
 struct probe {
@@ -86,7 +201,7 @@ static void rasync_c_schedule_and_cookie_order(struct kunit *test)
 		probe_init(&p[i], false);
 		c[i] = rasync_schedule(probe_fn, &p[i]);
 	}
-	rasync_synchronize_cookie(c[3] + 1);
+	sync_cookie(test, c[3] + 1);
 	for (i = 0; i < 4; i++) {
 		KUNIT_EXPECT_TRUE(test, probe_ran(&p[i]));
 		KUNIT_EXPECT_EQ(test, p[i].cookie, c[i]);
@@ -108,11 +223,11 @@ static void rasync_c_synchronize_cookie_domain_waits_for_lower_only(struct kunit
 	ca = rasync_schedule_domain(probe_fn, &a, &test_exclusive);
 	cb = rasync_schedule_domain(probe_fn, &b, &test_exclusive);
 	complete(&a.gate);
-	rasync_synchronize_cookie_domain(cb, &test_exclusive);
+	sync_cookie_domain(test, cb, &test_exclusive);
 	KUNIT_EXPECT_TRUE(test, probe_ran(&a));
 	KUNIT_EXPECT_FALSE(test, probe_ran(&b));
 	complete(&b.gate);
-	rasync_synchronize_full_domain(&test_exclusive);
+	sync_full_domain(test, &test_exclusive);
 	KUNIT_EXPECT_TRUE(test, probe_ran(&b));
 	KUNIT_EXPECT_FALSE(test, a.gate_timed_out);
 	KUNIT_EXPECT_FALSE(test, b.gate_timed_out);
@@ -131,12 +246,12 @@ static void rasync_c_full_skips_exclusive_domains(struct kunit *test)
 	rasync_schedule(probe_fn, &d);
 	complete(&r.gate);
 	complete(&d.gate);
-	rasync_synchronize_full();
+	sync_full(test);
 	KUNIT_EXPECT_TRUE(test, probe_ran(&r));
 	KUNIT_EXPECT_TRUE(test, probe_ran(&d));
 	KUNIT_EXPECT_FALSE(test, probe_ran(&x));
 	complete(&x.gate);
-	rasync_synchronize_full_domain(&test_exclusive);
+	sync_full_domain(test, &test_exclusive);
 	KUNIT_EXPECT_TRUE(test, probe_ran(&x));
 }
 
@@ -147,7 +262,7 @@ static void rasync_c_full_domain_null_is_global(struct kunit *test)
 	probe_init(&r, true);
 	rasync_schedule_domain(probe_fn, &r, &test_registered);
 	complete(&r.gate);
-	rasync_synchronize_full_domain(NULL);
+	sync_full_domain(test, NULL);
 	KUNIT_EXPECT_TRUE(test, probe_ran(&r));
 }
 
@@ -159,18 +274,18 @@ static void rasync_c_node_placement(struct kunit *test)
 	for_each_online_node(node) {
 		probe_init(&p, false);
 		rasync_schedule_node(probe_fn, &p, node);
-		rasync_synchronize_full();
+		sync_full(test);
 		KUNIT_EXPECT_TRUE(test, probe_ran(&p));
 		KUNIT_EXPECT_EQ(test, cpu_to_node(p.cpu), node);
 	}
 	/* Invalid and out-of-range nodes mean "any CPU": the call still runs. */
 	probe_init(&p, false);
 	rasync_schedule_node(probe_fn, &p, 4096);
-	rasync_synchronize_full();
+	sync_full(test);
 	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
 	probe_init(&p, false);
 	rasync_schedule_node(probe_fn, &p, -12);
-	rasync_synchronize_full();
+	sync_full(test);
 	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
 }
 
@@ -186,21 +301,21 @@ static void rasync_c_dev_variants_use_the_device_node(struct kunit *test)
 
 	probe_init(&p, false);
 	rasync_schedule_dev(dev_probe_fn, dev);
-	rasync_synchronize_full();
+	sync_full(test);
 	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
 	KUNIT_EXPECT_PTR_EQ(test, p.data, (void *)dev);
 	KUNIT_EXPECT_EQ(test, cpu_to_node(p.cpu), node);
 
 	probe_init(&p, false);
 	rasync_schedule_dev_domain(dev_probe_fn, dev, &test_exclusive);
-	rasync_synchronize_full_domain(&test_exclusive);
+	sync_full_domain(test, &test_exclusive);
 	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
 	KUNIT_EXPECT_PTR_EQ(test, p.data, (void *)dev);
 	KUNIT_EXPECT_EQ(test, cpu_to_node(p.cpu), node);
 
 	probe_init(&p, false);
 	KUNIT_EXPECT_TRUE(test, rasync_schedule_dev_nocall(dev_probe_fn, dev));
-	rasync_synchronize_full();
+	sync_full(test);
 	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
 	KUNIT_EXPECT_TRUE(test, p.is_async);
 	KUNIT_EXPECT_EQ(test, cpu_to_node(p.cpu), node);
@@ -213,7 +328,7 @@ static void rasync_c_current_is_async(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, rasync_current_is_async());
 	probe_init(&p, false);
 	rasync_schedule(probe_fn, &p);
-	rasync_synchronize_full();
+	sync_full(test);
 	KUNIT_EXPECT_TRUE(test, p.is_async);
 	KUNIT_EXPECT_PTR_NE(test, (void *)p.task, (void *)current);
 }
@@ -264,7 +379,7 @@ static void rasync_c_current_is_async_false_in_interrupt(struct kunit *test)
 	hrtimer_setup_on_stack(&p.timer, irq_probe_timer, CLOCK_MONOTONIC,
 			       HRTIMER_MODE_REL_PINNED_HARD);
 	rasync_schedule(irq_probe_fn, &p);
-	rasync_synchronize_full();
+	sync_full(test);
 	destroy_hrtimer_on_stack(&p.timer);
 	KUNIT_EXPECT_FALSE(test, p.timed_out);
 	KUNIT_EXPECT_TRUE(test, p.is_async_in_entry);
@@ -283,7 +398,7 @@ static void rasync_c_schedule_under_spinlock_irqs_off(struct kunit *test)
 	spin_lock_irqsave(&lock, flags);
 	c = rasync_schedule(probe_fn, &p);
 	spin_unlock_irqrestore(&lock, flags);
-	rasync_synchronize_cookie(c + 1);
+	sync_cookie(test, c + 1);
 	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
 	KUNIT_EXPECT_EQ(test, p.cookie, c);
 }
@@ -316,7 +431,7 @@ static void rasync_c_schedule_from_timer_callback(struct kunit *test)
 	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&ctx.fired, 5 * HZ), 0UL);
 	timer_delete_sync(&ctx.timer);
 	timer_destroy_on_stack(&ctx.timer);
-	rasync_synchronize_full();
+	sync_full(test);
 	KUNIT_EXPECT_TRUE(test, ctx.in_irq);
 	KUNIT_EXPECT_TRUE(test, probe_ran(&ctx.probe));
 	KUNIT_EXPECT_EQ(test, ctx.probe.cookie, ctx.cookie);
@@ -354,7 +469,7 @@ static void rasync_c_out_of_memory_runs_sync_and_nocall_refuses(struct kunit *te
 	current->fail_nth = 1;
 	queued = rasync_schedule_dev_nocall(dev_probe_fn, dev);
 	current->fail_nth = 0;
-	rasync_synchronize_full();
+	sync_full(test);
 
 	KUNIT_EXPECT_TRUE(test, probe_ran(&sync));
 	KUNIT_EXPECT_PTR_EQ(test, (void *)sync.task, (void *)current);
@@ -378,8 +493,8 @@ static void rasync_c_uninitialised_domain_is_refused(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, (void *)p.task, (void *)current);
 	KUNIT_EXPECT_EQ(test, p.cookie, c);
 	KUNIT_EXPECT_NE(test, c, 0ULL);
-	rasync_synchronize_full_domain(&zeroed);
-	rasync_synchronize_cookie_domain(c + 1, &zeroed);
+	sync_full_domain(test, &zeroed);
+	sync_cookie_domain(test, c + 1, &zeroed);
 }
 
 static void rasync_c_null_arguments_are_refused(struct kunit *test)
@@ -400,6 +515,106 @@ static void rasync_c_null_arguments_are_refused(struct kunit *test)
 	KUNIT_EXPECT_NE(test, c, 0ULL);
 }
 
+/*
+ * Each synchronize waits for its own list only: with an entry it has no business
+ * waiting for still blocked on its gate, it returns (bounded: a wrong wait fails the
+ * test after SYNC_TIMEOUT_MS, before the gate gives up).
+ */
+static void rasync_c_synchronize_cookie_ignores_other_registered_domains(struct kunit *test)
+{
+	struct probe other, mine;
+	rasync_cookie_t c;
+
+	probe_init(&other, true);
+	probe_init(&mine, false);
+	rasync_schedule_domain(probe_fn, &other, &test_registered2);
+	c = rasync_schedule(probe_fn, &mine);
+	sync_cookie(test, c + 1);	/* the default domain only, as async.c */
+	KUNIT_EXPECT_TRUE(test, probe_ran(&mine));
+	KUNIT_EXPECT_FALSE(test, probe_ran(&other));
+	complete(&other.gate);
+	sync_full_domain(test, &test_registered2);
+	KUNIT_EXPECT_TRUE(test, probe_ran(&other));
+	KUNIT_EXPECT_FALSE(test, other.gate_timed_out);
+}
+
+static void rasync_c_synchronize_cookie_domain_ignores_other_domains(struct kunit *test)
+{
+	struct probe in_dfl, in_reg, mine;
+	rasync_cookie_t c;
+
+	probe_init(&in_dfl, true);
+	probe_init(&in_reg, true);
+	probe_init(&mine, false);
+	rasync_schedule(probe_fn, &in_dfl);
+	rasync_schedule_domain(probe_fn, &in_reg, &test_registered);
+	c = rasync_schedule_domain(probe_fn, &mine, &test_exclusive);
+	sync_cookie_domain(test, c + 1, &test_exclusive);
+	sync_full_domain(test, &test_exclusive);
+	KUNIT_EXPECT_TRUE(test, probe_ran(&mine));
+	KUNIT_EXPECT_FALSE(test, probe_ran(&in_dfl));
+	KUNIT_EXPECT_FALSE(test, probe_ran(&in_reg));
+	complete(&in_dfl.gate);
+	complete(&in_reg.gate);
+	sync_full(test);
+	KUNIT_EXPECT_TRUE(test, probe_ran(&in_dfl) && probe_ran(&in_reg));
+	KUNIT_EXPECT_FALSE(test, in_dfl.gate_timed_out || in_reg.gate_timed_out);
+}
+
+static void rasync_c_synchronize_full_ignores_exclusive_domains(struct kunit *test)
+{
+	struct probe excl, reg;
+
+	probe_init(&excl, true);
+	probe_init(&reg, false);
+	rasync_schedule_domain(probe_fn, &excl, &test_exclusive);
+	rasync_schedule_domain(probe_fn, &reg, &test_registered);
+	sync_full(test);
+	sync_full_domain(test, NULL);
+	KUNIT_EXPECT_TRUE(test, probe_ran(&reg));
+	KUNIT_EXPECT_FALSE(test, probe_ran(&excl));
+	complete(&excl.gate);
+	sync_full_domain(test, &test_exclusive);
+	KUNIT_EXPECT_TRUE(test, probe_ran(&excl));
+	KUNIT_EXPECT_FALSE(test, excl.gate_timed_out);
+}
+
+/* Queued, out-of-memory fallback and nocall, interleaved: unique increasing cookies. */
+static void rasync_c_cookies_unique_across_fallbacks(struct kunit *test)
+{
+	struct device *dev = kunit_device_register(test, "rasync_c_cookie_dev");
+	struct probe p[12], nocall;
+	rasync_cookie_t c[12];
+	int i;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	probe_init(&nocall, false);
+	dev_set_drvdata(dev, &nocall);
+	for (i = 0; i < 12; i++) {
+		probe_init(&p[i], false);
+		if (i % 3 == 1) {
+#ifdef CONFIG_FAILSLAB
+			current->fail_nth = 1;	/* the entry's allocation fails */
+#endif
+			c[i] = rasync_schedule(probe_fn, &p[i]);
+#ifdef CONFIG_FAILSLAB
+			current->fail_nth = 0;
+#endif
+		} else {
+			c[i] = rasync_schedule(probe_fn, &p[i]);
+		}
+		if (i % 3 == 2)
+			KUNIT_EXPECT_TRUE(test, rasync_schedule_dev_nocall(dev_probe_fn, dev));
+	}
+	sync_full(test);
+	for (i = 0; i < 12; i++) {
+		KUNIT_EXPECT_TRUE(test, probe_ran(&p[i]));
+		KUNIT_EXPECT_EQ(test, p[i].cookie, c[i]);
+		if (i)
+			KUNIT_EXPECT_GT(test, c[i], c[i - 1]);
+	}
+}
+
 static struct kunit_case rasync_c_cases[] = {
 	KUNIT_CASE(rasync_c_schedule_and_cookie_order),
 	KUNIT_CASE(rasync_c_synchronize_cookie_domain_waits_for_lower_only),
@@ -417,11 +632,16 @@ static struct kunit_case rasync_c_cases[] = {
 #endif
 	KUNIT_CASE(rasync_c_uninitialised_domain_is_refused),
 	KUNIT_CASE(rasync_c_null_arguments_are_refused),
+	KUNIT_CASE(rasync_c_synchronize_cookie_ignores_other_registered_domains),
+	KUNIT_CASE(rasync_c_synchronize_cookie_domain_ignores_other_domains),
+	KUNIT_CASE(rasync_c_synchronize_full_ignores_exclusive_domains),
+	KUNIT_CASE(rasync_c_cookies_unique_across_fallbacks),
 	{}
 };
 
 static struct kunit_suite rasync_c_suite = {
 	.name = "rasync_c_api",
+	.init = rasync_c_test_init,
 	.test_cases = rasync_c_cases,
 };
 kunit_test_suite(rasync_c_suite);

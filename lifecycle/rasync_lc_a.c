@@ -11,6 +11,8 @@
  *                rmmod, whose exit does not synchronize: rmmod must wait for them.
  *   mode=slow    one function sleeping sleep_ms in the default domain (for a module
  *                whose entries must not delay another module's load or removal).
+ *   mode=trace   4 calls of lc_trace_entry, then a synchronize: the trace lines that
+ *                scripts/check-traces compares with kernel/async.c's.
  *
  * Every finished function prints "<module>: <mode> entry <cookie> done". In mode=remove,
  * exit schedules one more function, which must run synchronously (the module is going).
@@ -28,7 +30,7 @@
 
 static char *mode = "init";
 module_param(mode, charp, 0444);
-MODULE_PARM_DESC(mode, "init, remove or slow (see the file's comment)");
+MODULE_PARM_DESC(mode, "init, remove, slow or trace (see the file's comment)");
 
 static unsigned int sleep_ms = 1500;
 module_param(sleep_ms, uint, 0444);
@@ -48,6 +50,11 @@ static void lc_sleep_entry(void *data, rasync_cookie_t cookie)
 	pr_info("%s entry %llu done\n", (const char *)data, cookie);
 }
 
+static void lc_trace_entry(void *data, rasync_cookie_t cookie)
+{
+	msleep(20);
+}
+
 static int __init lc_init(void)
 {
 	int i;
@@ -62,10 +69,14 @@ static int __init lc_init(void)
 			rasync_schedule(lc_sleep_entry, "remove");
 			rasync_schedule_domain(lc_sleep_entry, "remove", &lc_exclusive);
 		}
+	} else if (!strcmp(mode, "trace")) {
+		for (i = 0; i < 4; i++)
+			rasync_schedule(lc_trace_entry, NULL);
+		rasync_synchronize_full();
 	} else if (!strcmp(mode, "slow")) {
 		rasync_schedule(lc_sleep_entry, "slow");
 	} else {
-		pr_err("unknown mode '%s' (init, remove or slow)\n", mode);
+		pr_err("unknown mode '%s' (init, remove, slow or trace)\n", mode);
 		return -EINVAL;
 	}
 	pr_info("init returns (mode %s)\n", mode);

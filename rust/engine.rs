@@ -466,17 +466,112 @@ mod tests {
         probe
             .task
             .store(unsafe { bindings::get_current() }, Ordering::Relaxed);
-        probe
-            .is_async
-            .store(get().and_then(|e| e.current()).is_some(), Ordering::Relaxed);
-        if probe.gated && !probe.gate.wait_timeout_ms(GATE_TIMEOUT_MS) {
+        let is_async = get().and_then(|e| e.current()).is_some();
+        probe.is_async.store(is_async, Ordering::Relaxed);
+        // A gate holds back only an asynchronous run: run in the caller (a fallback the
+        // test did not expect), it would just stall the test thread.
+        if probe.gated && is_async && !probe.gate.wait_timeout_ms(GATE_TIMEOUT_MS) {
             probe.gate_timed_out.store(true, Ordering::Relaxed);
         }
         probe.ran.store(true, Ordering::Release);
     }
 
+    /// Set once a synchronize under test timed out: the engine is then in an unknown
+    /// state (a waiter or an entry may be stuck), so the remaining tests fail at once.
+    static POISONED: AtomicBool = AtomicBool::new(false);
+
+    /// How long a synchronize under test may take before the test fails.
+    const SYNC_TIMEOUT_MS: u32 = 8_000;
+
     fn engine() -> Result<&'static Engine> {
+        if POISONED.load(Ordering::Relaxed) {
+            pr_err!("rasync-test: skipped: an earlier test left a synchronize stuck\n");
+            return Err(ECANCELED);
+        }
         get().ok_or(ENODEV)
+    }
+
+    extern "C" {
+        fn rasync_helper_kthread_run(
+            thread_fn: unsafe extern "C" fn(*mut c_void) -> kernel::ffi::c_int,
+            data: *mut c_void,
+        ) -> *mut bindings::task_struct;
+        fn rasync_helper_task_put(task: *mut bindings::task_struct, show_stack: bool);
+    }
+
+    /// A synchronize run by a helper kthread for [`sync_bounded`].
+    #[pin_data]
+    struct SyncJob {
+        cookie: u64,
+        domain: *const Domain,
+        #[pin]
+        done: Completion,
+    }
+
+    // SAFETY: the domain pointer is only dereferenced while the test that owns the domain
+    // waits for the job; the rest is plain data and a completion.
+    unsafe impl Send for SyncJob {}
+    // SAFETY: as above.
+    unsafe impl Sync for SyncJob {}
+
+    /// The helper kthread: synchronizes, then reports.
+    ///
+    /// # Safety
+    ///
+    /// `data` must come from `Arc::<SyncJob>::into_raw`; the thread takes that reference.
+    unsafe extern "C" fn sync_thread(data: *mut c_void) -> kernel::ffi::c_int {
+        // SAFETY: `data` came from `Arc::into_raw` in `sync_bounded`; this thread owns it.
+        let job = unsafe { Arc::from_raw(data.cast::<SyncJob>()) };
+        if let Some(e) = get() {
+            // SAFETY: the domain outlives the job while the test waits (see `SyncJob`).
+            let domain = unsafe { job.domain.as_ref() };
+            e.synchronize_cookie_domain(job.cookie, domain);
+        }
+        job.done.complete();
+        0
+    }
+
+    /// `synchronize_cookie_domain(cookie, domain)`, bounded: it runs in a helper kthread,
+    /// and if it has not returned after [`SYNC_TIMEOUT_MS`] the test fails, naming the
+    /// cookie awaited and the list's lowest pending cookie, and the helper's stack is
+    /// printed. A lost wake-up fails in seconds instead of hanging the run.
+    fn sync_bounded(e: &Engine, cookie: u64, domain: Option<&Domain>) -> Result {
+        let job = Arc::pin_init(
+            pin_init!(SyncJob {
+                cookie,
+                domain: domain.map_or(core::ptr::null(), core::ptr::from_ref),
+                done <- Completion::new(),
+            }),
+            GFP_KERNEL,
+        )?;
+        let data = Arc::into_raw(job.clone()).cast_mut().cast();
+        // SAFETY: `sync_thread` takes the reference `data` carries.
+        let task = unsafe { rasync_helper_kthread_run(sync_thread, data) };
+        if task.is_null() {
+            // SAFETY: the thread was not created, so the reference is still ours.
+            drop(unsafe { Arc::from_raw(data.cast::<SyncJob>()) });
+            return Err(ENOMEM);
+        }
+        let finished = job.done.wait_timeout_ms(SYNC_TIMEOUT_MS);
+        if !finished {
+            POISONED.store(true, Ordering::Relaxed);
+            let (list, link) = domain.map_or((&e.global, Link::Global), |d| (d, Link::Domain));
+            let lowest = list.lowest_locked(&list.lock(), link);
+            pr_err!(
+                "rasync-test: TIMEOUT: synchronize of {} for cookie {} still waiting after {} ms; lowest pending cookie {}; waiter's stack:\n",
+                if domain.is_some() { "a domain" } else { "all registered domains" },
+                cookie,
+                SYNC_TIMEOUT_MS,
+                lowest
+            );
+        }
+        // SAFETY: `task` holds the reference taken by the helper, dropped here once.
+        unsafe { rasync_helper_task_put(task, !finished) };
+        if finished {
+            Ok(())
+        } else {
+            Err(ETIMEDOUT)
+        }
     }
 
     fn schedule_probe(probe: &Arc<Probe>, domain: &Domain) -> Result<u64> {
@@ -499,7 +594,7 @@ mod tests {
             assert!(cookie > last);
             last = cookie;
         }
-        e.synchronize_full();
+        sync_bounded(e, COOKIE_MAX, None)?;
         Ok(())
     }
 
@@ -515,15 +610,15 @@ mod tests {
         p1.open();
         // Waits for p1 (cookie below c2) only: not for p2 (c2 itself) nor for p3 (other
         // domain), both still gated; had it waited for them, they would have timed out.
-        e.synchronize_cookie_domain(c2, Some(&d));
+        sync_bounded(e, c2, Some(&d))?;
         assert!(p1.ran());
         assert!(!p2.ran());
         assert!(!p3.ran());
         p2.open();
         p3.open();
-        e.synchronize_cookie_domain(COOKIE_MAX, Some(&d));
+        sync_bounded(e, COOKIE_MAX, Some(&d))?;
         assert!(p2.ran());
-        e.synchronize_cookie_domain(COOKIE_MAX, Some(&other));
+        sync_bounded(e, COOKIE_MAX, Some(&other))?;
         assert!(p3.ran());
         assert!(!p1.gate_timed_out.load(Ordering::Relaxed));
         assert!(!p2.gate_timed_out.load(Ordering::Relaxed));
@@ -537,11 +632,11 @@ mod tests {
         let p = Probe::new(true)?;
         let c = schedule_probe(&p, &d)?;
         // Cookies at or below the lowest in progress need nothing to finish.
-        e.synchronize_cookie_domain(c, Some(&d));
-        e.synchronize_cookie_domain(1, Some(&d));
+        sync_bounded(e, c, Some(&d))?;
+        sync_bounded(e, 1, Some(&d))?;
         assert!(!p.ran());
         p.open();
-        e.synchronize_cookie_domain(COOKIE_MAX, Some(&d));
+        sync_bounded(e, COOKIE_MAX, Some(&d))?;
         assert!(p.ran());
         Ok(())
     }
@@ -556,12 +651,12 @@ mod tests {
         schedule_probe(&pd, e.dfl_domain())?;
         pr.open();
         pd.open();
-        e.synchronize_full();
+        sync_bounded(e, COOKIE_MAX, None)?;
         assert!(pr.ran());
         assert!(pd.ran());
         assert!(!px.ran());
         px.open();
-        e.synchronize_cookie_domain(COOKIE_MAX, Some(&excl));
+        sync_bounded(e, COOKIE_MAX, Some(&excl))?;
         assert!(px.ran());
         Ok(())
     }
@@ -580,7 +675,7 @@ mod tests {
                 misread += 1;
             }
         }
-        e.synchronize_cookie_domain(COOKIE_MAX, Some(&d));
+        sync_bounded(e, COOKIE_MAX, Some(&d))?;
         assert_eq!(misread, 0);
         assert!(d.is_idle());
         Ok(())
@@ -591,7 +686,7 @@ mod tests {
         let e = engine()?;
         let p = Probe::new(false)?;
         schedule_probe(&p, e.dfl_domain())?;
-        e.synchronize_full();
+        sync_bounded(e, COOKIE_MAX, None)?;
         assert!(p.ran());
         assert!(p.is_async.load(Ordering::Relaxed));
         assert!(!p.ran_in_caller());
@@ -619,8 +714,8 @@ mod tests {
         }
         set_max_work(max_work);
         blocker.open();
-        e.synchronize_cookie_domain(COOKIE_MAX, Some(&d));
-        e.synchronize_full();
+        sync_bounded(e, COOKIE_MAX, Some(&d))?;
+        sync_bounded(e, COOKIE_MAX, None)?;
         assert!(before > 0);
         assert!(ran_now);
         assert!(sync.ran_in_caller());
@@ -628,6 +723,41 @@ mod tests {
         assert_eq!(sync.cookie.load(Ordering::Relaxed), c);
         assert!(queued.is_none());
         assert!(!nocall.ran());
+        Ok(())
+    }
+
+    #[test]
+    fn max_work_boundary_matches_async_c() -> Result {
+        // async.c falls back once `entry_count > MAX_WORK`: with max_work = N, the entry
+        // scheduled while N are pending is still queued, the one after runs in the caller.
+        let e = engine()?;
+        let d = new_domain(false)?;
+        let base = e.pending();
+        let n = base + 2;
+        let old = set_max_work(n);
+        let mut gated = KVec::new();
+        let mut queued_ok = true;
+        for _ in 0..3 {
+            // Pending before each: base, base + 1, base + 2 = N: all queued.
+            let p = Probe::new(true)?;
+            schedule_probe(&p, &d)?;
+            queued_ok &= !p.ran_in_caller();
+            gated.push(p, GFP_KERNEL)?;
+        }
+        let pending_at_boundary = e.pending();
+        // N + 1 pending: this one runs synchronously.
+        let over = Probe::new(false)?;
+        schedule_probe(&over, &d)?;
+        let over_in_caller = over.ran_in_caller();
+        set_max_work(old);
+        for p in gated.iter() {
+            p.open();
+        }
+        sync_bounded(e, COOKIE_MAX, Some(&d))?;
+        assert!(queued_ok);
+        assert_eq!(pending_at_boundary, n + 1);
+        assert!(over_in_caller);
+        assert!(gated.iter().all(|p| p.ran() && !p.ran_in_caller()));
         Ok(())
     }
 
@@ -653,10 +783,64 @@ mod tests {
         let c = e.schedule_node_domain(probe_fn, data, NUMA_NO_NODE, e.dfl_domain(), THIS);
         let ran_now = p.ran();
         fail_nth(0);
-        e.synchronize_full();
+        sync_bounded(e, COOKIE_MAX, None)?;
         assert!(ran_now);
         assert!(p.ran_in_caller());
         assert_eq!(p.cookie.load(Ordering::Relaxed), c);
+        Ok(())
+    }
+
+    #[cfg(CONFIG_FAILSLAB)]
+    #[test]
+    fn cookies_unique_across_queued_and_fallback_paths() -> Result {
+        // Queued, out of memory, above max_work and nocall, interleaved: every cookie is
+        // unique and increasing, and each function got the cookie returned for it.
+        let e = engine()?;
+        let d = new_domain(false)?;
+        let blocker = Probe::new(true)?;
+        let mut last = schedule_probe(&blocker, &d)?;
+        let mut increasing = true;
+        let mut probes = KVec::new();
+        for i in 0..16 {
+            let p = Probe::new(false)?;
+            let data = Arc::into_raw(p.clone()).cast_mut().cast();
+            let cookie = match i % 4 {
+                0 => e.schedule_node_domain(probe_fn, data, NUMA_NO_NODE, &d, THIS),
+                1 => {
+                    fail_nth(1);
+                    let c = e.schedule_node_domain(probe_fn, data, NUMA_NO_NODE, &d, THIS);
+                    fail_nth(0);
+                    c
+                }
+                2 => {
+                    let old = set_max_work(0);
+                    let c = e.schedule_node_domain(probe_fn, data, NUMA_NO_NODE, &d, THIS);
+                    set_max_work(old);
+                    c
+                }
+                _ => match e.schedule_nocall(probe_fn, data, NUMA_NO_NODE, THIS) {
+                    Some(c) => c,
+                    None => {
+                        // SAFETY: not queued, so the reference is still ours.
+                        drop(unsafe { Arc::from_raw(data.cast::<Probe>()) });
+                        0
+                    }
+                },
+            };
+            increasing &= cookie > last;
+            last = cookie;
+            probes.push((p, cookie), GFP_KERNEL)?;
+        }
+        blocker.open();
+        sync_bounded(e, COOKIE_MAX, Some(&d))?;
+        sync_bounded(e, COOKIE_MAX, None)?;
+        assert!(increasing);
+        for (i, (p, cookie)) in probes.iter().enumerate() {
+            assert!(p.ran());
+            assert_eq!(p.cookie.load(Ordering::Relaxed), *cookie);
+            // The out-of-memory and max_work ones ran in the caller, the others did not.
+            assert_eq!(p.ran_in_caller(), i % 4 == 1 || i % 4 == 2);
+        }
         Ok(())
     }
 
@@ -680,7 +864,7 @@ mod tests {
         let p = Probe::new(false)?;
         let data = Arc::into_raw(p.clone()).cast_mut().cast();
         e.schedule_node_domain(sync_self_fn, data, NUMA_NO_NODE, e.dfl_domain(), THIS);
-        e.synchronize_full();
+        sync_bounded(e, COOKIE_MAX, None)?;
         assert!(p.ran());
         Ok(())
     }
@@ -729,7 +913,7 @@ mod tests {
             let data = Arc::into_raw(p.clone()).cast_mut().cast();
             e.schedule_node_domain(open_gate_fn, data, NUMA_NO_NODE, &d, THIS);
         }
-        e.synchronize_cookie_domain(COOKIE_MAX, Some(&d));
+        sync_bounded(e, COOKIE_MAX, Some(&d))?;
         let timed_out = waiters
             .iter()
             .filter(|p| p.gate_timed_out.load(Ordering::Relaxed))

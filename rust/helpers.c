@@ -11,6 +11,9 @@
 #include <linux/topology.h>
 #include <linux/sched.h>
 #include <linux/fs.h>
+#include <linux/kthread.h>
+#include <linux/sched/debug.h>
+#include <linux/sched/task.h>
 #include "rasync_internal.h"
 
 int rasync_helper_cpu_to_node(int cpu)
@@ -84,3 +87,27 @@ int rasync_helper_wq_sysfs_write(const char *wq, const char *attr, const char *v
 	filp_close(file, NULL);
 	return ret < 0 ? ret : 0;
 }
+
+#ifdef CONFIG_KUNIT
+/*
+ * For the engine tests' bounded synchronize: start @fn(@data) in a kthread and keep a
+ * reference on it, so that its stack can be shown if it never returns.
+ */
+struct task_struct *rasync_helper_kthread_run(int (*fn)(void *), void *data)
+{
+	struct task_struct *task = kthread_create(fn, data, "rasync_test_sync");
+
+	if (IS_ERR(task))
+		return NULL;
+	get_task_struct(task);
+	wake_up_process(task);
+	return task;
+}
+
+void rasync_helper_task_put(struct task_struct *task, bool show_stack)
+{
+	if (show_stack)
+		sched_show_task(task);
+	put_task_struct(task);
+}
+#endif
