@@ -311,8 +311,9 @@ where
     };
     let data = KBox::into_raw(KBox::write(slot, DevCall { f, dev }));
     // SAFETY: `call_dev::<F>` takes ownership of `data` if, and only if, it is queued.
-    if unsafe { ffi::__rasync_schedule_node_nocall(Some(call_dev::<F>), data.cast(), node, owner()) }
-    {
+    if unsafe {
+        ffi::__rasync_schedule_node_nocall(Some(call_dev::<F>), data.cast(), node, owner())
+    } {
         return Ok(());
     }
     // SAFETY: not queued, so `data` is still the unused box from above.

@@ -126,7 +126,9 @@ mod tests {
             s.sum.store(data.iter().sum(), Ordering::Relaxed);
             s.record(cookie);
         });
-        bounded("synchronize_cookie", move || rasync::synchronize_cookie(cookie + 1))?;
+        bounded("synchronize_cookie", move || {
+            rasync::synchronize_cookie(cookie + 1)
+        })?;
         assert!(seen.ran.load(Ordering::Acquire));
         assert_eq!(seen.sum.load(Ordering::Relaxed), 55);
         assert_eq!(seen.cookie.load(Ordering::Relaxed), cookie);
@@ -178,12 +180,16 @@ mod tests {
         let second = domain.schedule(|_| {});
         let d = DomainRef::new(&domain);
         // SAFETY: the domain outlives the bounded wait.
-        bounded("Domain::synchronize_cookie", move || unsafe { d.get() }.synchronize_cookie(second))?;
+        bounded("Domain::synchronize_cookie", move || {
+            unsafe { d.get() }.synchronize_cookie(second)
+        })?;
         assert!(seen.ran.load(Ordering::Acquire));
         assert_eq!(seen.cookie.load(Ordering::Relaxed), first);
         let d = DomainRef::new(&domain);
         // SAFETY: the domain outlives the bounded wait.
-        bounded("Domain::synchronize_full", move || unsafe { d.get() }.synchronize_full())?;
+        bounded("Domain::synchronize_full", move || {
+            unsafe { d.get() }.synchronize_full()
+        })?;
         Ok(())
     }
 
@@ -215,7 +221,9 @@ mod tests {
         let cookie = domain.schedule_dev(move |_, cookie| s.record(cookie), ARef::from(dev));
         let d = DomainRef::new(&domain);
         // SAFETY: the domain outlives the bounded wait.
-        bounded("Domain::synchronize_full", move || unsafe { d.get() }.synchronize_full())?;
+        bounded("Domain::synchronize_full", move || {
+            unsafe { d.get() }.synchronize_full()
+        })?;
         assert_eq!(seen.cookie.load(Ordering::Relaxed), cookie);
 
         let s = seen.clone();
@@ -238,7 +246,9 @@ mod tests {
             domain.schedule_node(move |cookie| s.record(cookie), node);
             let d = DomainRef::new(&domain);
             // SAFETY: the domain outlives the bounded wait.
-            bounded("Domain::synchronize_full", move || unsafe { d.get() }.synchronize_full())?;
+            bounded("Domain::synchronize_full", move || {
+                unsafe { d.get() }.synchronize_full()
+            })?;
             assert!(seen.ran.load(Ordering::Acquire));
             let cpu = seen.cpu.load(Ordering::Relaxed);
             // CPUs 0-1 are node 0 and CPUs 2-3 node 1 in the test guest.

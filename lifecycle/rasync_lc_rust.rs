@@ -24,7 +24,10 @@ struct LcRust {
 fn work(cookie: rasync::Cookie, data: KVec<usize>) {
     // SAFETY: `msleep` may sleep; closures run in process context.
     unsafe { bindings::msleep(SLEEP_MS) };
-    pr_info!("closure {cookie} done (sum {})\n", data.iter().sum::<usize>());
+    pr_info!(
+        "closure {cookie} done (sum {})\n",
+        data.iter().sum::<usize>()
+    );
 }
 
 fn numbers() -> Result<KVec<usize>> {

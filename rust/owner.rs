@@ -56,12 +56,7 @@ use kernel::{
 
 extern "C" {
     fn rasync_helper_module_going(module: *mut c_void) -> bool;
-    fn rasync_warn_slow_removal(
-        module: *mut c_void,
-        pending: u32,
-        funcs: *const Func,
-        n: u32,
-    );
+    fn rasync_warn_slow_removal(module: *mut c_void, pending: u32, funcs: *const Func, n: u32);
 }
 
 /// Number of independently locked lists of owner records.
@@ -149,11 +144,7 @@ impl Owners {
     /// # Safety
     ///
     /// The caller holds the lock of the bucket whose list is `head`.
-    unsafe fn find(
-        _guard: &IrqGuard<'_>,
-        head: *mut list_head,
-        module: *mut c_void,
-    ) -> *mut Owner {
+    unsafe fn find(_guard: &IrqGuard<'_>, head: *mut list_head, module: *mut c_void) -> *mut Owner {
         // SAFETY: the list is locked; its nodes are the `link`s of live records.
         unsafe {
             let mut node = (*head).next;
