@@ -179,15 +179,15 @@ mod tests {
         });
         let second = domain.schedule(|_| {});
         let d = DomainRef::new(&domain);
-        // SAFETY: the domain outlives the bounded wait.
         bounded("Domain::synchronize_cookie", move || {
+            // SAFETY: the test waits for this work item while it owns the domain.
             unsafe { d.get() }.synchronize_cookie(second)
         })?;
         assert!(seen.ran.load(Ordering::Acquire));
         assert_eq!(seen.cookie.load(Ordering::Relaxed), first);
         let d = DomainRef::new(&domain);
-        // SAFETY: the domain outlives the bounded wait.
         bounded("Domain::synchronize_full", move || {
+            // SAFETY: the test waits for this work item while it owns the domain.
             unsafe { d.get() }.synchronize_full()
         })?;
         Ok(())
@@ -220,8 +220,8 @@ mod tests {
         let s = seen.clone();
         let cookie = domain.schedule_dev(move |_, cookie| s.record(cookie), ARef::from(dev));
         let d = DomainRef::new(&domain);
-        // SAFETY: the domain outlives the bounded wait.
         bounded("Domain::synchronize_full", move || {
+            // SAFETY: the test waits for this work item while it owns the domain.
             unsafe { d.get() }.synchronize_full()
         })?;
         assert_eq!(seen.cookie.load(Ordering::Relaxed), cookie);
@@ -245,8 +245,8 @@ mod tests {
             let domain = rasync::Domain::new_exclusive()?;
             domain.schedule_node(move |cookie| s.record(cookie), node);
             let d = DomainRef::new(&domain);
-            // SAFETY: the domain outlives the bounded wait.
             bounded("Domain::synchronize_full", move || {
+                // SAFETY: the test waits for this work item while it owns the domain.
                 unsafe { d.get() }.synchronize_full()
             })?;
             assert!(seen.ran.load(Ordering::Acquire));

@@ -495,8 +495,8 @@ mod tests {
         fn rasync_helper_kthread_run(
             thread_fn: unsafe extern "C" fn(*mut c_void) -> kernel::ffi::c_int,
             data: *mut c_void,
-        ) -> *mut bindings::task_struct;
-        fn rasync_helper_task_put(task: *mut bindings::task_struct, show_stack: bool);
+        ) -> *mut c_void;
+        fn rasync_helper_task_put(task: *mut c_void, show_stack: bool);
     }
 
     /// A synchronize run by a helper kthread for [`sync_bounded`].

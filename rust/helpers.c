@@ -93,7 +93,7 @@ int rasync_helper_wq_sysfs_write(const char *wq, const char *attr, const char *v
  * For the engine tests' bounded synchronize: start @fn(@data) in a kthread and keep a
  * reference on it, so that its stack can be shown if it never returns.
  */
-struct task_struct *rasync_helper_kthread_run(int (*fn)(void *), void *data)
+void *rasync_helper_kthread_run(int (*fn)(void *), void *data)
 {
 	struct task_struct *task = kthread_create(fn, data, "rasync_test_sync");
 
@@ -104,7 +104,7 @@ struct task_struct *rasync_helper_kthread_run(int (*fn)(void *), void *data)
 	return task;
 }
 
-void rasync_helper_task_put(struct task_struct *task, bool show_stack)
+void rasync_helper_task_put(void *task, bool show_stack)
 {
 	if (show_stack)
 		sched_show_task(task);

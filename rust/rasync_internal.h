@@ -21,8 +21,8 @@ void rasync_helper_domain_layout(size_t *size, size_t *pending, size_t *waiters,
 				 size_t *registered);
 void rasync_helper_set_fail_nth(unsigned int n);
 int rasync_helper_wq_sysfs_write(const char *wq, const char *attr, const char *val);
-struct task_struct *rasync_helper_kthread_run(int (*fn)(void *), void *data);
-void rasync_helper_task_put(struct task_struct *task, bool show_stack);
+void *rasync_helper_kthread_run(int (*fn)(void *), void *data);
+void rasync_helper_task_put(void *task, bool show_stack);
 
 /* lifecycle.c */
 int rasync_lifecycle_register(void);
