@@ -143,6 +143,7 @@ static RASYNC_DOMAIN_EXCLUSIVE(test_exclusive);
 struct probe {
 	struct completion gate;
 	bool gated;
+	unsigned int delay_ms;	/* keeps running this long after its gate opens */
 	atomic_t ran;
 	bool gate_timed_out;
 	rasync_cookie_t cookie;
@@ -170,6 +171,8 @@ static void probe_record(struct probe *p, void *data, rasync_cookie_t cookie)
 	if (p->gated &&
 	    !wait_for_completion_timeout(&p->gate, msecs_to_jiffies(GATE_TIMEOUT_MS)))
 		p->gate_timed_out = true;
+	if (p->delay_ms)
+		msleep(p->delay_ms);
 	atomic_set_release(&p->ran, 1);
 }
 
@@ -241,6 +244,8 @@ static void rasync_c_full_skips_exclusive_domains(struct kunit *test)
 	probe_init(&r, true);
 	probe_init(&x, true);
 	probe_init(&d, true);
+	r.delay_ms = 200;	/* still running when the synchronize starts */
+	d.delay_ms = 200;
 	rasync_schedule_domain(probe_fn, &x, &test_exclusive);
 	rasync_schedule_domain(probe_fn, &r, &test_registered);
 	rasync_schedule(probe_fn, &d);
@@ -583,11 +588,12 @@ static void rasync_c_synchronize_full_ignores_exclusive_domains(struct kunit *te
 static void rasync_c_cookies_unique_across_fallbacks(struct kunit *test)
 {
 	struct device *dev = kunit_device_register(test, "rasync_c_cookie_dev");
-	struct probe p[12], nocall;
+	struct probe *p = kunit_kcalloc(test, 12, sizeof(*p), GFP_KERNEL), nocall;
 	rasync_cookie_t c[12];
 	int i;
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	KUNIT_ASSERT_NOT_NULL(test, p);
 	probe_init(&nocall, false);
 	dev_set_drvdata(dev, &nocall);
 	for (i = 0; i < 12; i++) {

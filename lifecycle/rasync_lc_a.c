@@ -6,11 +6,13 @@
  *   mode=init    init schedules 8 __init functions (4 in the default domain, 4 in an
  *                exclusive one) and returns: they must all run before .init.text is
  *                freed, i.e. before insmod returns.
- *   mode=remove  init schedules 8 functions sleeping sleep_ms (4 default, 4 exclusive)
- *                and returns; loaded with async_probe=1 they are still pending at
- *                rmmod, whose exit does not synchronize: rmmod must wait for them.
- *   mode=slow    one function sleeping sleep_ms in the default domain (for a module
- *                whose entries must not delay another module's load or removal).
+ *   mode=remove  init schedules 8 functions (4 default, 4 exclusive) that wait until
+ *                exit has been called, then sleep sleep_ms; loaded with async_probe=1
+ *                they are pending at rmmod, whose exit does not synchronize: rmmod
+ *                must wait for them.
+ *   mode=slow    one such function in the default domain: it cannot finish before
+ *                this module is removed, so a module that waits for it would stall
+ *                (for a module whose entries must not delay another module).
  *   mode=trace   4 calls of lc_trace_entry, then a synchronize: the trace lines that
  *                scripts/check-traces compares with kernel/async.c's.
  *
@@ -21,6 +23,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/init.h>
 #include <linux/module.h>
@@ -34,7 +37,11 @@ MODULE_PARM_DESC(mode, "init, remove, slow or trace (see the file's comment)");
 
 static unsigned int sleep_ms = 1500;
 module_param(sleep_ms, uint, 0444);
-MODULE_PARM_DESC(sleep_ms, "how long each entry of mode=remove and mode=slow sleeps");
+MODULE_PARM_DESC(sleep_ms, "how long each entry of mode=remove and mode=slow sleeps after exit");
+
+/* Completed by exit: the remove and slow entries cannot finish before removal starts. */
+static DECLARE_COMPLETION(exiting);
+#define EXIT_WAIT_CAP_MS 60000
 
 static RASYNC_DOMAIN_EXCLUSIVE(lc_exclusive);
 
@@ -46,6 +53,7 @@ static void __init lc_init_entry(void *data, rasync_cookie_t cookie)
 
 static void lc_sleep_entry(void *data, rasync_cookie_t cookie)
 {
+	wait_for_completion_timeout(&exiting, msecs_to_jiffies(EXIT_WAIT_CAP_MS));
 	msleep(sleep_ms);
 	pr_info("%s entry %llu done\n", (const char *)data, cookie);
 }
@@ -99,6 +107,7 @@ static void lc_exit_entry(void *data, rasync_cookie_t cookie)
 static void __exit lc_exit(void)
 {
 	pr_info("exit (mode %s)\n", mode);
+	complete_all(&exiting);
 	if (!strcmp(mode, "remove")) {
 		exit_task = current;
 		rasync_schedule(lc_exit_entry, NULL);

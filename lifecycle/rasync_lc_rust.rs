@@ -3,18 +3,25 @@
 //! A Rust consumer of rasync that leaves closures pending when it is removed.
 //!
 //! Its init schedules 4 closures in the default domain and 4 in an exclusive domain it
-//! owns; each owns a vector, sleeps `SLEEP_MS` and prints `closure <cookie> done (sum
-//! 55)`. Loaded with `async_probe=1`, nothing waits at load; removed at once, its exit
-//! never synchronizes the default domain. rasync must finish the closures before the
-//! module's code is freed (scripts/guest-lifecycle).
+//! owns; each owns a vector, waits until the module's exit has begun, sleeps `SLEEP_MS`
+//! and prints `closure <cookie> done (sum 55)`. Loaded with `async_probe=1`, nothing
+//! waits at load; its exit never synchronizes the default domain. rasync must finish
+//! the closures before the module's code is freed (scripts/guest-lifecycle).
 
 #[path = "../include/rasync.rs"]
 mod rasync;
 
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{bindings, prelude::*};
 
-/// How long each closure sleeps.
+/// How long each closure sleeps once exit has begun.
 const SLEEP_MS: u32 = 1500;
+
+/// Longest a closure waits for exit, so that nothing can hang.
+const EXIT_WAIT_CAP_MS: u32 = 60_000;
+
+/// Set when the module's exit begins.
+static EXITING: AtomicBool = AtomicBool::new(false);
 
 /// The loaded module: its exclusive domain (dropping it waits for the domain's entries).
 struct LcRust {
@@ -22,7 +29,13 @@ struct LcRust {
 }
 
 fn work(cookie: rasync::Cookie, data: KVec<usize>) {
-    // SAFETY: `msleep` may sleep; closures run in process context.
+    let mut waited = 0;
+    while !EXITING.load(Ordering::Acquire) && waited < EXIT_WAIT_CAP_MS {
+        // SAFETY: `msleep` may sleep; closures run in process context.
+        unsafe { bindings::msleep(10) };
+        waited += 10;
+    }
+    // SAFETY: as above.
     unsafe { bindings::msleep(SLEEP_MS) };
     pr_info!(
         "closure {cookie} done (sum {})\n",
@@ -49,6 +62,14 @@ impl kernel::Module for LcRust {
         }
         pr_info!("init returns\n");
         Ok(Self { _domain: domain })
+    }
+}
+
+impl Drop for LcRust {
+    fn drop(&mut self) {
+        // Runs before the domain is dropped (which waits for its closures).
+        EXITING.store(true, Ordering::Release);
+        pr_info!("exit\n");
     }
 }
 

@@ -416,6 +416,7 @@ mod tests {
         #[pin]
         gate: Completion,
         gated: bool,
+        delay_ms: AtomicU32,
         ran: AtomicBool,
         gate_timed_out: AtomicBool,
         cookie: AtomicU64,
@@ -429,6 +430,7 @@ mod tests {
                 pin_init!(Self {
                     gate <- Completion::new(),
                     gated,
+                    delay_ms: AtomicU32::new(0),
                     ran: AtomicBool::new(false),
                     gate_timed_out: AtomicBool::new(false),
                     cookie: AtomicU64::new(0),
@@ -472,6 +474,11 @@ mod tests {
         // test did not expect), it would just stall the test thread.
         if probe.gated && is_async && !probe.gate.wait_timeout_ms(GATE_TIMEOUT_MS) {
             probe.gate_timed_out.store(true, Ordering::Relaxed);
+        }
+        let delay = probe.delay_ms.load(Ordering::Relaxed);
+        if delay > 0 {
+            // SAFETY: `msleep` may sleep; entries run in process context.
+            unsafe { bindings::msleep(delay) };
         }
         probe.ran.store(true, Ordering::Release);
     }
@@ -646,6 +653,9 @@ mod tests {
         let e = engine()?;
         let (reg, excl) = (new_domain(true)?, new_domain(false)?);
         let (pr, pd, px) = (Probe::new(true)?, Probe::new(true)?, Probe::new(true)?);
+        // Still running well after their gates open: the synchronize must wait for them.
+        pr.delay_ms.store(200, Ordering::Relaxed);
+        pd.delay_ms.store(200, Ordering::Relaxed);
         schedule_probe(&px, &excl)?;
         schedule_probe(&pr, &reg)?;
         schedule_probe(&pd, e.dfl_domain())?;
