@@ -23,7 +23,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 RUSTFMT_CONFIG = $(firstword $(wildcard $(KDIR)/source/.rustfmt.toml $(KDIR)/.rustfmt.toml))
 RS_FILES = $(shell find $(CURDIR)/rust $(CURDIR)/include $(CURDIR)/kunit $(CURDIR)/samples $(CURDIR)/lifecycle -name '*.rs')
 
-.PHONY: all modules setup kernel run check bench rustfmt rustfmtcheck clippy rust-analyzer clean help
+.PHONY: all modules setup kernel run check bench torture rustfmt rustfmtcheck clippy rust-analyzer clean help
 
 all: modules
 
@@ -35,6 +35,7 @@ help:
 	@echo '  run               - main job: boot the 2-node guest, load rasync and the sample, show traces'
 	@echo '  check             - boot the guest, run every KUnit suite, print "N passed, N failed"'
 	@echo '  bench             - boot the guest, time rasync against the kernel'"'"'s async_schedule()'
+	@echo '  torture           - the torture run for DURATION seconds (default 600) and 50 load/unload cycles'
 	@echo '  rustfmt           - reformat the Rust sources'
 	@echo '  rustfmtcheck      - check the Rust sources are formatted'
 	@echo '  clippy            - build with CLIPPY=1'
@@ -72,9 +73,11 @@ clean:
 
 # run and check prepare everything themselves: toolchain, kernel, modules.
 ifeq ($(OWN_KERNEL),0)
-run check bench: kernel
+run check bench torture: kernel
 endif
 
-run check bench:
+DURATION ?= 600
+
+run check bench torture:
 	$(MAKE) --no-print-directory modules KDIR=$(KDIR)
-	@$(CURDIR)/scripts/vm-run --kdir $(KDIR) $@
+	@RASYNC_TORTURE_DURATION=$(DURATION) $(CURDIR)/scripts/vm-run --kdir $(KDIR) $@

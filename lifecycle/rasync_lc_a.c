@@ -13,6 +13,8 @@
  *   mode=slow    one such function in the default domain: it cannot finish before
  *                this module is removed, so a module that waits for it would stall
  *                (for a module whose entries must not delay another module).
+ *   mode=interdep  32 entries on node 1 that each wait for an entry queued after all
+ *                of them (run with node 1's CPUs offline: more than min_active there).
  *   mode=trace   4 calls of lc_trace_entry, then a synchronize: the trace lines that
  *                scripts/check-traces compares with kernel/async.c's.
  *
@@ -28,12 +30,15 @@
 #include <linux/init.h>
 #include <linux/module.h>
 #include <linux/sched.h>
+#include <linux/cpumask.h>
+#include <linux/nodemask.h>
+#include <linux/topology.h>
 #include <linux/string.h>
 #include <rasync.h>
 
 static char *mode = "init";
 module_param(mode, charp, 0444);
-MODULE_PARM_DESC(mode, "init, remove, slow or trace (see the file's comment)");
+MODULE_PARM_DESC(mode, "init, remove, slow, interdep or trace (see the file's comment)");
 
 static unsigned int sleep_ms = 1500;
 module_param(sleep_ms, uint, 0444);
@@ -63,6 +68,38 @@ static void lc_trace_entry(void *data, rasync_cookie_t cookie)
 	msleep(20);
 }
 
+/* mode=interdep: 32 entries on node 1, each opened by an entry queued after all 32. */
+#define INTERDEP 32
+static struct completion interdep_gate[INTERDEP];
+static atomic_t interdep_timeouts = ATOMIC_INIT(0);
+
+static void lc_interdep_wait(void *data, rasync_cookie_t cookie)
+{
+	if (!wait_for_completion_timeout(data, msecs_to_jiffies(10000)))
+		atomic_inc(&interdep_timeouts);
+}
+
+static void lc_interdep_open(void *data, rasync_cookie_t cookie)
+{
+	complete(data);
+}
+
+static void lc_interdep(void)
+{
+	int i, node = num_possible_nodes() > 1 ? 1 : 0;
+
+	for (i = 0; i < INTERDEP; i++) {
+		init_completion(&interdep_gate[i]);
+		rasync_schedule_node(lc_interdep_wait, &interdep_gate[i], node);
+	}
+	for (i = 0; i < INTERDEP; i++)
+		rasync_schedule_node(lc_interdep_open, &interdep_gate[i], node);
+	rasync_synchronize_full();
+	pr_info("interdep: %d of %d entries timed out on node %d (%u online CPUs there)\n",
+		atomic_read(&interdep_timeouts), INTERDEP, node,
+		cpumask_weight_and(cpumask_of_node(node), cpu_online_mask));
+}
+
 static int __init lc_init(void)
 {
 	int i;
@@ -77,6 +114,8 @@ static int __init lc_init(void)
 			rasync_schedule(lc_sleep_entry, "remove");
 			rasync_schedule_domain(lc_sleep_entry, "remove", &lc_exclusive);
 		}
+	} else if (!strcmp(mode, "interdep")) {
+		lc_interdep();
 	} else if (!strcmp(mode, "trace")) {
 		for (i = 0; i < 4; i++)
 			rasync_schedule(lc_trace_entry, NULL);
@@ -84,7 +123,7 @@ static int __init lc_init(void)
 	} else if (!strcmp(mode, "slow")) {
 		rasync_schedule(lc_sleep_entry, "slow");
 	} else {
-		pr_err("unknown mode '%s' (init, remove, slow or trace)\n", mode);
+		pr_err("unknown mode '%s' (init, remove, slow, interdep or trace)\n", mode);
 		return -EINVAL;
 	}
 	pr_info("init returns (mode %s)\n", mode);

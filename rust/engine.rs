@@ -268,6 +268,12 @@ impl Engine {
             }
             self.entry_count.fetch_add(1, Ordering::Relaxed);
         }
+        // A node without online CPUs means "any CPU" (see `numa::node_has_cpus`).
+        let node = if crate::numa::node_has_cpus(node) {
+            node
+        } else {
+            crate::numa::NUMA_NO_NODE
+        };
         self.wq_for(node).queue_work_node(node, entry);
         Some(cookie)
     }
@@ -543,41 +549,68 @@ mod tests {
     /// cookie awaited and the list's lowest pending cookie, and the helper's stack is
     /// printed. A lost wake-up fails in seconds instead of hanging the run.
     fn sync_bounded(e: &Engine, cookie: u64, domain: Option<&Domain>) -> Result {
-        let job = Arc::pin_init(
-            pin_init!(SyncJob {
-                cookie,
-                domain: domain.map_or(core::ptr::null(), core::ptr::from_ref),
-                done <- Completion::new(),
-            }),
-            GFP_KERNEL,
-        )?;
-        let data = Arc::into_raw(job.clone()).cast_mut().cast();
-        // SAFETY: `sync_thread` takes the reference `data` carries.
-        let task = unsafe { rasync_helper_kthread_run(sync_thread, data) };
-        if task.is_null() {
-            // SAFETY: the thread was not created, so the reference is still ours.
-            drop(unsafe { Arc::from_raw(data.cast::<SyncJob>()) });
-            return Err(ENOMEM);
+        let sync = BoundedSync::start(cookie, domain)?;
+        sync.finish(e)
+    }
+
+    /// A synchronize running in its helper kthread (see [`sync_bounded`]).
+    struct BoundedSync<'a> {
+        job: Arc<SyncJob>,
+        task: *mut c_void,
+        domain: Option<&'a Domain>,
+    }
+
+    impl<'a> BoundedSync<'a> {
+        /// Starts `synchronize_cookie_domain(cookie, domain)` in a helper kthread.
+        fn start(cookie: u64, domain: Option<&'a Domain>) -> Result<Self> {
+            let job = Arc::pin_init(
+                pin_init!(SyncJob {
+                    cookie,
+                    domain: domain.map_or(core::ptr::null(), core::ptr::from_ref),
+                    done <- Completion::new(),
+                }),
+                GFP_KERNEL,
+            )?;
+            let data = Arc::into_raw(job.clone()).cast_mut().cast();
+            // SAFETY: `sync_thread` takes the reference `data` carries.
+            let task = unsafe { rasync_helper_kthread_run(sync_thread, data) };
+            if task.is_null() {
+                // SAFETY: the thread was not created, so the reference is still ours.
+                drop(unsafe { Arc::from_raw(data.cast::<SyncJob>()) });
+                return Err(ENOMEM);
+            }
+            Ok(Self { job, task, domain })
         }
-        let finished = job.done.wait_timeout_ms(SYNC_TIMEOUT_MS);
-        if !finished {
-            POISONED.store(true, Ordering::Relaxed);
-            let (list, link) = domain.map_or((&e.global, Link::Global), |d| (d, Link::Domain));
-            let lowest = list.lowest_locked(&list.lock(), link);
-            pr_err!(
-                "rasync-test: TIMEOUT: synchronize of {} for cookie {} still waiting after {} ms; lowest pending cookie {}; waiter's stack:\n",
-                if domain.is_some() { "a domain" } else { "all registered domains" },
-                cookie,
-                SYNC_TIMEOUT_MS,
-                lowest
-            );
+
+        /// Returns whether the synchronize has returned, waiting at most `ms`.
+        fn returned_within(&self, ms: u32) -> bool {
+            self.job.done.wait_timeout_ms(ms)
         }
-        // SAFETY: `task` holds the reference taken by the helper, dropped here once.
-        unsafe { rasync_helper_task_put(task, !finished) };
-        if finished {
-            Ok(())
-        } else {
-            Err(ETIMEDOUT)
+
+        /// Waits for the synchronize to return, at most [`SYNC_TIMEOUT_MS`].
+        fn finish(self, e: &Engine) -> Result {
+            let finished = self.returned_within(SYNC_TIMEOUT_MS);
+            if !finished {
+                POISONED.store(true, Ordering::Relaxed);
+                let (list, link) = self
+                    .domain
+                    .map_or((&e.global, Link::Global), |d| (d, Link::Domain));
+                let lowest = list.lowest_locked(&list.lock(), link);
+                pr_err!(
+                    "rasync-test: TIMEOUT: synchronize of {} for cookie {} still waiting after {} ms; lowest pending cookie {}; waiter's stack:\n",
+                    if self.domain.is_some() { "a domain" } else { "all registered domains" },
+                    self.job.cookie,
+                    SYNC_TIMEOUT_MS,
+                    lowest
+                );
+            }
+            // SAFETY: `task` holds the reference taken by the helper, dropped here once.
+            unsafe { rasync_helper_task_put(self.task, !finished) };
+            if finished {
+                Ok(())
+            } else {
+                Err(ETIMEDOUT)
+            }
         }
     }
 
@@ -629,6 +662,31 @@ mod tests {
         assert!(p3.ran());
         assert!(!p1.gate_timed_out.load(Ordering::Relaxed));
         assert!(!p2.gate_timed_out.load(Ordering::Relaxed));
+        Ok(())
+    }
+
+    #[test]
+    fn waiter_is_not_woken_while_a_lower_cookie_runs() -> Result {
+        // A waiter for c3 needs c1 and c2 finished: when c1 finishes, the lowest cookie
+        // in progress is c2 = c3 - 1, and the waiter must sleep on until c2 finishes.
+        let e = engine()?;
+        let d = new_domain(false)?;
+        let (p1, p2, p3) = (Probe::new(true)?, Probe::new(true)?, Probe::new(true)?);
+        schedule_probe(&p1, &d)?;
+        let c2 = schedule_probe(&p2, &d)?;
+        let c3 = schedule_probe(&p3, &d)?;
+        let sync = BoundedSync::start(c3, Some(&d))?;
+        p1.open();
+        let early = sync.returned_within(300);
+        let p2_ran_then = p2.ran();
+        p2.open();
+        let finished = sync.finish(e);
+        p3.open();
+        sync_bounded(e, COOKIE_MAX, Some(&d))?;
+        finished?;
+        assert_eq!(c3, c2 + 1);
+        assert!(!early || p2_ran_then);
+        assert!(p2.ran());
         Ok(())
     }
 

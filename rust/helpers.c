@@ -26,6 +26,13 @@ bool rasync_helper_node_online(int node)
 	return node >= 0 && node < MAX_NUMNODES && node_online(node);
 }
 
+/* An online node with at least one online CPU: one that can run work itself. */
+bool rasync_helper_node_has_cpus(int node)
+{
+	return rasync_helper_node_online(node) &&
+	       cpumask_intersects(cpumask_of_node(node), cpu_online_mask);
+}
+
 int rasync_helper_nr_node_ids(void)
 {
 	return nr_node_ids;

@@ -27,6 +27,7 @@ pub(crate) const NUMA_NO_NODE: i32 = -1;
 extern "C" {
     fn rasync_helper_cpu_to_node(cpu: c_int) -> c_int;
     fn rasync_helper_node_online(node: c_int) -> bool;
+    fn rasync_helper_node_has_cpus(node: c_int) -> bool;
     fn rasync_helper_nr_node_ids() -> c_int;
     fn rasync_dev_to_node(dev: *mut c_void) -> c_int;
 }
@@ -48,6 +49,17 @@ pub(crate) fn raw_smp_processor_id() -> u32 {
 pub(crate) fn node_online(node: i32) -> bool {
     // SAFETY: the helper range-checks `node` before reading the online mask.
     unsafe { rasync_helper_node_online(node) }
+}
+
+/// Returns whether `node` is online and has an online CPU to run work on.
+///
+/// A node whose CPUs are all offline (CPU hotplug, e.g. during suspend) keeps its memory
+/// online, but the workqueue then caps that node's work items in flight at `min_active`
+/// (8): more than 8 interdependent entries queued there would stall. rasync treats such
+/// a node like an offline one: "any CPU".
+pub(crate) fn node_has_cpus(node: i32) -> bool {
+    // SAFETY: the helper range-checks `node` before reading the masks.
+    unsafe { rasync_helper_node_has_cpus(node) }
 }
 
 /// Returns an iterator over the online nodes.

@@ -14,6 +14,7 @@
 /* helpers.c: bodies for static inlines the bindings cannot call */
 int rasync_helper_cpu_to_node(int cpu);
 bool rasync_helper_node_online(int node);
+bool rasync_helper_node_has_cpus(int node);
 int rasync_helper_nr_node_ids(void);
 unsigned long rasync_helper_spin_lock_irqsave(spinlock_t *lock);
 void rasync_helper_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
