@@ -41,13 +41,15 @@ struct rasync_domain {
 	struct list_head pending;	/* unfinished entries, ascending cookies */
 	struct list_head waiters;	/* sleeping synchronizers, ascending cookies */
 	bool registered;		/* waited for by rasync_synchronize_full() */
+	bool dying;			/* destroyed while busy: freed by its last entry */
 };
 
 #define __RASYNC_DOMAIN_INIT(_name, _registered) {			\
 	.lock = __SPIN_LOCK_UNLOCKED(_name.lock),			\
 	.pending = LIST_HEAD_INIT(_name.pending),			\
 	.waiters = LIST_HEAD_INIT(_name.waiters),			\
-	.registered = _registered }
+	.registered = _registered,					\
+	.dying = false }
 
 /* A domain that rasync_synchronize_full() waits for. */
 #define RASYNC_DOMAIN(_name) \

@@ -621,6 +621,107 @@ static void rasync_c_cookies_unique_across_fallbacks(struct kunit *test)
 	}
 }
 
+/* Bad input: each has a defined outcome (README, "Bad input"), never a hang or a crash. */
+static void rasync_c_bad_nodes_mean_any_cpu(struct kunit *test)
+{
+	const int nodes[] = { -7, 4096, MAX_NUMNODES, MAX_NUMNODES - 1, NUMA_NO_NODE };
+	struct probe p;
+	rasync_cookie_t c;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(nodes); i++) {
+		probe_init(&p, false);
+		c = rasync_schedule_node(probe_fn, &p, nodes[i]);
+		sync_cookie(test, c + 1);
+		KUNIT_EXPECT_TRUE_MSG(test, probe_ran(&p), "node %d", nodes[i]);
+		KUNIT_EXPECT_TRUE_MSG(test, p.is_async, "node %d", nodes[i]);
+		KUNIT_EXPECT_EQ(test, p.cookie, c);
+	}
+}
+
+static void rasync_c_future_cookie_waits_for_the_whole_domain(struct kunit *test)
+{
+	struct probe p;
+	rasync_cookie_t c;
+
+	probe_init(&p, false);
+	p.delay_ms = 100;
+	c = rasync_schedule_domain(probe_fn, &p, &test_exclusive);
+	/* A cookie not handed out yet: every entry of the domain so far is below it. */
+	sync_cookie_domain(test, c + 1000000, &test_exclusive);
+	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
+}
+
+static void rasync_c_unused_domain_and_null_destroy(struct kunit *test)
+{
+	static RASYNC_DOMAIN_EXCLUSIVE(never_used);
+	struct rasync_domain *dom = rasync_domain_create(true);
+
+	sync_full_domain(test, &never_used);
+	sync_cookie_domain(test, 12345, &never_used);
+	rasync_domain_destroy(NULL);	/* nothing to do */
+	KUNIT_ASSERT_NOT_NULL(test, dom);
+	sync_full_domain(test, dom);	/* created, never used */
+	rasync_domain_destroy(dom);
+}
+
+static void rasync_c_destroy_waits_for_pending_entries(struct kunit *test)
+{
+	struct rasync_domain *dom = rasync_domain_create(false);
+	struct probe p[3];
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, dom);
+	for (i = 0; i < 3; i++) {
+		probe_init(&p[i], false);
+		p[i].delay_ms = 50;
+		rasync_schedule_domain(probe_fn, &p[i], dom);
+	}
+	rasync_domain_destroy(dom);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_TRUE(test, probe_ran(&p[i]));
+}
+
+struct self_destroy {
+	struct rasync_domain *dom;
+	struct probe later;
+	atomic_t destroyed;
+};
+
+static void self_destroy_fn(void *data, rasync_cookie_t cookie)
+{
+	struct self_destroy *sd = data;
+
+	/* Waits for the earlier entries only, then hands the domain to its last entry. */
+	rasync_domain_destroy(sd->dom);
+	atomic_set_release(&sd->destroyed, 1);
+}
+
+static void rasync_c_destroy_from_inside_own_entry(struct kunit *test)
+{
+	struct self_destroy *sd = kunit_kzalloc(test, sizeof(*sd), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, sd);
+	sd->dom = rasync_domain_create(false);
+	KUNIT_ASSERT_NOT_NULL(test, sd->dom);
+	probe_init(&sd->later, false);
+	sd->later.delay_ms = 100;
+	rasync_schedule_domain(self_destroy_fn, sd, sd->dom);
+	rasync_schedule_domain(probe_fn, &sd->later, sd->dom);
+	/* The domain is gone for us: wait for the entries through the default domain. */
+	msleep(50);
+	sync_full(test);
+	{
+		unsigned long deadline = jiffies + 5 * HZ;
+
+		while (!probe_ran(&sd->later) && time_before(jiffies, deadline))
+			msleep(10);
+	}
+	KUNIT_EXPECT_TRUE(test, atomic_read_acquire(&sd->destroyed));
+	KUNIT_EXPECT_TRUE(test, probe_ran(&sd->later));
+	/* kmemleak (scripts/guest-reliability) checks the domain was freed afterwards. */
+}
+
 static struct kunit_case rasync_c_cases[] = {
 	KUNIT_CASE(rasync_c_schedule_and_cookie_order),
 	KUNIT_CASE(rasync_c_synchronize_cookie_domain_waits_for_lower_only),
@@ -642,6 +743,11 @@ static struct kunit_case rasync_c_cases[] = {
 	KUNIT_CASE(rasync_c_synchronize_cookie_domain_ignores_other_domains),
 	KUNIT_CASE(rasync_c_synchronize_full_ignores_exclusive_domains),
 	KUNIT_CASE(rasync_c_cookies_unique_across_fallbacks),
+	KUNIT_CASE(rasync_c_bad_nodes_mean_any_cpu),
+	KUNIT_CASE(rasync_c_future_cookie_waits_for_the_whole_domain),
+	KUNIT_CASE(rasync_c_unused_domain_and_null_destroy),
+	KUNIT_CASE(rasync_c_destroy_waits_for_pending_entries),
+	KUNIT_CASE(rasync_c_destroy_from_inside_own_entry),
 	{}
 };
 

@@ -50,6 +50,7 @@ pub(crate) struct RawDomain {
     pending: list_head,
     waiters: list_head,
     registered: bool,
+    dying: bool,
 }
 
 /// Which of an entry's two links a list is made of.
@@ -82,18 +83,28 @@ pub(crate) fn check_layout() -> Result {
             pending: *mut usize,
             waiters: *mut usize,
             registered: *mut usize,
+            dying: *mut usize,
         );
     }
-    let (mut size, mut pending, mut waiters, mut registered) = (0, 0, 0, 0);
-    // SAFETY: the helper writes four `size_t`s through valid pointers.
-    unsafe { rasync_helper_domain_layout(&mut size, &mut pending, &mut waiters, &mut registered) };
+    let (mut size, mut pending, mut waiters, mut registered, mut dying) = (0, 0, 0, 0, 0);
+    // SAFETY: the helper writes five `size_t`s through valid pointers.
+    unsafe {
+        rasync_helper_domain_layout(
+            &mut size,
+            &mut pending,
+            &mut waiters,
+            &mut registered,
+            &mut dying,
+        )
+    };
     let rust = (
         size_of::<RawDomain>(),
         offset_of!(RawDomain, pending),
         offset_of!(RawDomain, waiters),
         offset_of!(RawDomain, registered),
+        offset_of!(RawDomain, dying),
     );
-    if rust != (size, pending, waiters, registered) {
+    if rust != (size, pending, waiters, registered, dying) {
         pr_err!("struct rasync_domain layout differs between C and Rust\n");
         return Err(EINVAL);
     }
@@ -149,6 +160,7 @@ impl Domain {
                 list::init(&raw mut (*raw).pending);
                 list::init(&raw mut (*raw).waiters);
                 (&raw mut (*raw).registered).write(registered);
+                (&raw mut (*raw).dying).write(false);
             }
             Ok(())
         };
@@ -181,6 +193,35 @@ impl Domain {
     pub(crate) fn is_registered(&self) -> bool {
         // SAFETY: `registered` is written only at initialisation.
         unsafe { (*self.as_raw()).registered }
+    }
+
+    /// For `rasync_domain_destroy()`: returns `true` if the domain is idle and may be
+    /// freed now; otherwise marks it dying, to be freed by its last finishing entry (see
+    /// [`Domain::dying_and_idle_locked`]). Only a destroy from inside one of the domain's
+    /// own entries finds it busy: that entry, at least, is still running.
+    pub(crate) fn idle_or_mark_dying(&self) -> bool {
+        let _guard = self.lock();
+        // SAFETY: the lists are initialised (type invariant) and locked; `dying` is
+        // written under the lock.
+        unsafe {
+            if list::is_empty(self.pending()) && list::is_empty(self.waiters()) {
+                return true;
+            }
+            (*self.as_raw()).dying = true;
+        }
+        false
+    }
+
+    /// Returns whether the domain was destroyed while busy and is now idle: the caller,
+    /// the entry that just left it, frees it once the lock is dropped.
+    pub(crate) fn dying_and_idle_locked(&self, _guard: &IrqGuard<'_>) -> bool {
+        // SAFETY: the lists are initialised and locked (the guard); `dying` is written
+        // under the lock.
+        unsafe {
+            (*self.as_raw()).dying
+                && list::is_empty(self.pending())
+                && list::is_empty(self.waiters())
+        }
     }
 
     /// Takes the domain's lock with interrupts off.

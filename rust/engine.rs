@@ -287,6 +287,7 @@ impl Engine {
         let woken = &raw mut woken;
         // SAFETY: `woken` is a local list head that is not moved while in use.
         unsafe { list::init(woken) };
+        let free_domain;
         {
             let domain = entry.domain();
             let guard = domain.lock();
@@ -301,10 +302,17 @@ impl Engine {
                         .remove_locked(&global_guard, node, Link::Global, woken);
                 }
             }
+            free_domain = domain.dying_and_idle_locked(&guard);
         }
         // SAFETY: the waiters on `woken` are off every domain list and no lock is held,
         // so a woken owner of a heap domain may free it right away.
         unsafe { complete_woken(woken) };
+        if free_domain {
+            // SAFETY: only a created domain can be dying (`rasync_domain_destroy`); its
+            // owner gave it up, and this entry was the last on it, so nobody else refers
+            // to it. It came from `KBox::into_raw` in `rasync_domain_create`.
+            drop(unsafe { KBox::from_raw(entry.domain.cast_mut()) });
+        }
     }
 
     /// Waits until every entry of `domain` (or of all registered domains, for `None`)
@@ -826,6 +834,29 @@ mod tests {
         assert_eq!(pending_at_boundary, n + 1);
         assert!(over_in_caller);
         assert!(gated.iter().all(|p| p.ran() && !p.ran_in_caller()));
+        Ok(())
+    }
+
+    #[test]
+    fn max_work_zero_queues_only_when_nothing_is_pending() -> Result {
+        // max_work = 0: `pending > 0` falls back, so an entry is queued only when nothing
+        // at all is pending, as async.c with MAX_WORK 0 would.
+        let e = engine()?;
+        let d = new_domain(false)?;
+        let old = set_max_work(0);
+        let first = Probe::new(true)?;
+        let idle = e.pending() == 0;
+        schedule_probe(&first, &d)?;
+        let second = Probe::new(false)?;
+        schedule_probe(&second, &d)?;
+        set_max_work(old);
+        first.open();
+        sync_bounded(e, COOKIE_MAX, Some(&d))?;
+        if idle {
+            assert!(!first.ran_in_caller());
+        }
+        assert!(second.ran_in_caller());
+        assert!(first.ran());
         Ok(())
     }
 

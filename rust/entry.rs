@@ -30,8 +30,9 @@ pub(crate) type Func = unsafe extern "C" fn(data: *mut c_void, cookie: u64);
 ///
 /// # Invariants
 ///
-/// - `domain` outlives the entry (static, or a heap domain destroyed only after a full
-///   synchronize of it).
+/// - `domain` outlives the entry's use of it (static; a heap domain destroyed only after
+///   a full synchronize of it; or a heap domain destroyed from inside one of its own
+///   entries, which the last of them frees in `Engine::finish`, after its last use).
 /// - `cookie` is set before the entry is linked and never changes afterwards.
 /// - The links are initialised; see [`crate::domain`] for when they are on lists, and
 ///   [`crate::owner`] for `owner_link`, which is on a list exactly when `owner` is set.

@@ -249,10 +249,12 @@ pub(crate) unsafe extern "C" fn rasync_domain_destroy(domain: *mut RawDomain) {
     // SAFETY: the caller guarantees `domain` is a live created domain.
     unsafe { rasync_synchronize_full_domain(domain) };
     // SAFETY: as above.
-    if !unsafe { Domain::from_raw(domain) }.is_idle() {
-        // Only possible when destroyed from inside one of its own entries: that entry
-        // and later ones still use it, so leak it rather than free it under them.
-        pr_err!("rasync_domain_destroy: called from inside an entry of the domain; leaking it\n");
+    if !unsafe { Domain::from_raw(domain) }.idle_or_mark_dying() {
+        // Only possible from inside one of its own entries: that entry still uses it.
+        // Its last entry to finish frees it (`Engine::finish`).
+        kernel::pr_warn_once!(
+            "rasync_domain_destroy: called from inside an entry of the domain; it is freed when its last entry finishes\n"
+        );
         return;
     }
     // SAFETY: `domain` came from `KBox::into_raw` in `rasync_domain_create`; no entry

@@ -58,12 +58,13 @@ void rasync_helper_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
 
 /* Layout of struct rasync_domain as C sees it, checked against Rust's at load. */
 void rasync_helper_domain_layout(size_t *size, size_t *pending, size_t *waiters,
-				 size_t *registered)
+				 size_t *registered, size_t *dying)
 {
 	*size = sizeof(struct rasync_domain);
 	*pending = offsetof(struct rasync_domain, pending);
 	*waiters = offsetof(struct rasync_domain, waiters);
 	*registered = offsetof(struct rasync_domain, registered);
+	*dying = offsetof(struct rasync_domain, dying);
 }
 
 #ifdef CONFIG_FAULT_INJECTION

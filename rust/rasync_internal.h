@@ -19,7 +19,7 @@ int rasync_helper_nr_node_ids(void);
 unsigned long rasync_helper_spin_lock_irqsave(spinlock_t *lock);
 void rasync_helper_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
 void rasync_helper_domain_layout(size_t *size, size_t *pending, size_t *waiters,
-				 size_t *registered);
+				 size_t *registered, size_t *dying);
 void rasync_helper_set_fail_nth(unsigned int n);
 int rasync_helper_wq_sysfs_write(const char *wq, const char *attr, const char *val);
 void *rasync_helper_kthread_run(int (*fn)(void *), void *data);

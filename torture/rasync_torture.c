@@ -53,7 +53,7 @@ MODULE_PARM_DESC(nthreads, "scheduling threads (default: one per online CPU)");
 
 static ulong min_entries = 200000;
 module_param(min_entries, ulong, 0444);
-MODULE_PARM_DESC(min_entries, "keep going past duration until this many were scheduled (at most 3x duration)");
+MODULE_PARM_DESC(min_entries, "keep going past duration until this many were scheduled (at most 3x duration, or 120 s)");
 
 static int sync_pct = 2;
 module_param(sync_pct, int, 0444);
@@ -475,7 +475,7 @@ static int __init rasync_torture_init(void)
 	}
 
 	end = start + duration * HZ;
-	hard_end = start + 3 * duration * HZ;
+	hard_end = start + max(3 * duration, 120) * HZ;
 	next_stat = start + stat_interval * HZ;
 	while (time_before(jiffies, end) ||
 	       (atomic64_read(&n_scheduled) < min_entries && time_before(jiffies, hard_end))) {
