@@ -44,14 +44,15 @@ use crate::{
     entry::{Entry, Func},
     list,
     lock::{IrqGuard, IrqSpinLock},
+    shards::Shards,
     wait::Completion,
 };
 use core::ptr::null_mut;
-use kernel::ffi::c_void;
 use kernel::{
-    bindings::{self, list_head},
+    bindings::list_head,
+    ffi::c_void,
     prelude::*,
-    types::Opaque,
+    types::Opaque, //
 };
 
 extern "C" {
@@ -67,13 +68,6 @@ const WARN_FUNCS: usize = 8;
 
 /// How long a removal waits before it warns that the module left entries pending.
 const WARN_AFTER_MS: u32 = 1000;
-
-/// One list of owner records and its lock.
-#[repr(C)]
-struct Bucket {
-    lock: bindings::spinlock_t,
-    owners: list_head,
-}
 
 /// The record of one module that has queued entries.
 #[repr(C)]
@@ -92,51 +86,26 @@ pub(crate) enum Refused {
     NoMemory,
 }
 
-/// The owner records of all modules with queued entries.
+/// The owner records of all modules with queued entries, in buckets by module.
 ///
 /// # Invariants
 ///
-/// Every bucket's lock and list are initialised; the module-level invariants hold.
+/// The module-level invariants hold.
 pub(crate) struct Owners {
-    buckets: KBox<[Bucket; BUCKETS]>,
+    buckets: Shards<BUCKETS>,
 }
-
-// SAFETY: all state is behind the buckets' spinlocks.
-unsafe impl Send for Owners {}
-// SAFETY: all state is behind the buckets' spinlocks.
-unsafe impl Sync for Owners {}
 
 impl Owners {
     /// Allocates and initialises the buckets.
     pub(crate) fn new() -> Result<Self> {
-        let mut buckets = KBox::<[Bucket; BUCKETS]>::new_uninit(GFP_KERNEL)?;
-        let base = buckets.as_mut_ptr().cast::<Bucket>();
-        let key = kernel::static_lock_class!();
-        for i in 0..BUCKETS {
-            // SAFETY: `base + i` is inside the allocation; each bucket is initialised
-            // exactly once here, in place, before the box is assumed initialised.
-            unsafe {
-                let bucket = base.add(i);
-                IrqSpinLock::init(&raw mut (*bucket).lock, c"rasync_owners", key.get_ref());
-                list::init(&raw mut (*bucket).owners);
-            }
-        }
-        // SAFETY: every bucket was initialised in place above.
-        let buckets = unsafe { buckets.assume_init() };
-        // INVARIANT: every bucket's lock and list are initialised; no records yet.
-        Ok(Self { buckets })
+        // INVARIANT: no records yet.
+        Ok(Self {
+            buckets: Shards::new(c"rasync_owners", kernel::static_lock_class!())?,
+        })
     }
 
     fn bucket(&self, module: *mut c_void) -> (&IrqSpinLock, *mut list_head) {
-        let i = ((module as usize) >> 6).wrapping_mul(0x9E37_79B9) % BUCKETS;
-        let bucket = core::ptr::from_ref(&self.buckets[i]).cast_mut();
-        // SAFETY: the bucket is initialised (type invariant) and lives as long as `self`.
-        unsafe {
-            (
-                IrqSpinLock::from_raw(&raw mut (*bucket).lock),
-                &raw mut (*bucket).owners,
-            )
-        }
+        self.buckets.get(module)
     }
 
     /// Returns the record of `module` on the bucket list `head`, or null.
@@ -324,12 +293,10 @@ impl Owners {
     /// Returns whether no module has a record (all entries finished).
     pub(crate) fn is_empty(&self) -> bool {
         (0..BUCKETS).all(|i| {
-            let bucket = core::ptr::from_ref(&self.buckets[i]).cast_mut();
-            // SAFETY: the bucket is initialised (type invariant).
-            let lock = unsafe { IrqSpinLock::from_raw(&raw mut (*bucket).lock) };
+            let (lock, head) = self.buckets.at(i);
             let _guard = lock.lock_irqsave();
             // SAFETY: the list is initialised and locked.
-            unsafe { list::is_empty(&raw const (*bucket).owners) }
+            unsafe { list::is_empty(head) }
         })
     }
 }
@@ -339,7 +306,7 @@ impl Drop for Owners {
         // Records of modules that are still loaded (their entries all finished: rasync
         // unloads only once no entry is pending) are freed here.
         for i in 0..BUCKETS {
-            let head = &raw mut self.buckets[i].owners;
+            let head = self.buckets.head_mut(i);
             // SAFETY: exclusive access at drop; the nodes are the links of records from
             // `KBox::into_raw`, each freed once after being unlinked.
             unsafe {

@@ -12,6 +12,7 @@ mod module;
 mod numa;
 mod owner;
 mod running;
+mod shards;
 mod wait;
 mod wq;
 

@@ -23,7 +23,7 @@
 //! running.leave(&record);
 //! ```
 
-use crate::{domain::Domain, list, lock::IrqSpinLock};
+use crate::{domain::Domain, list, lock::IrqSpinLock, shards::Shards};
 use kernel::{
     bindings::{self, list_head},
     prelude::*,
@@ -32,13 +32,6 @@ use kernel::{
 
 /// Number of independently locked lists.
 const SHARDS: usize = 64;
-
-/// One list of records and its lock.
-#[repr(C)]
-struct Shard {
-    lock: bindings::spinlock_t,
-    records: list_head,
-}
 
 /// The running entry of one task, on that task's stack.
 #[pin_data]
@@ -73,51 +66,20 @@ pub(crate) struct Current<'a> {
 }
 
 /// The sharded registry of running entries.
-///
-/// # Invariants
-///
-/// Every shard's lock and list are initialised.
 pub(crate) struct Running {
-    shards: KBox<[Shard; SHARDS]>,
+    shards: Shards<SHARDS>,
 }
-
-// SAFETY: all state is behind the shards' spinlocks.
-unsafe impl Send for Running {}
-// SAFETY: all state is behind the shards' spinlocks.
-unsafe impl Sync for Running {}
 
 impl Running {
     /// Allocates and initialises the shards.
     pub(crate) fn new() -> Result<Self> {
-        let mut shards = KBox::<[Shard; SHARDS]>::new_uninit(GFP_KERNEL)?;
-        let base = shards.as_mut_ptr().cast::<Shard>();
-        let key = kernel::static_lock_class!();
-        for i in 0..SHARDS {
-            // SAFETY: `base + i` is inside the allocation; each shard is initialised
-            // exactly once here, in place, before the box is assumed initialised.
-            unsafe {
-                let shard = base.add(i);
-                IrqSpinLock::init(&raw mut (*shard).lock, c"rasync_running", key.get_ref());
-                list::init(&raw mut (*shard).records);
-            }
-        }
-        // SAFETY: every shard was initialised in place above.
-        let shards = unsafe { shards.assume_init() };
-        // INVARIANT: every shard's lock and list are initialised.
-        Ok(Self { shards })
+        Ok(Self {
+            shards: Shards::new(c"rasync_running", kernel::static_lock_class!())?,
+        })
     }
 
     fn shard(&self, task: *mut bindings::task_struct) -> (&IrqSpinLock, *mut list_head) {
-        // Task structs are cache-line aligned: drop the low bits before hashing.
-        let i = ((task as usize) >> 6).wrapping_mul(0x9E37_79B9) % SHARDS;
-        let shard = core::ptr::from_ref(&self.shards[i]).cast_mut();
-        // SAFETY: the shard is initialised (type invariant) and lives as long as `self`.
-        unsafe {
-            (
-                IrqSpinLock::from_raw(&raw mut (*shard).lock),
-                &raw mut (*shard).records,
-            )
-        }
+        self.shards.get(task)
     }
 
     /// Registers `record` while its entry's function runs.
