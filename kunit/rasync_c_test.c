@@ -684,6 +684,7 @@ static void rasync_c_destroy_waits_for_pending_entries(struct kunit *test)
 
 struct self_destroy {
 	struct rasync_domain *dom;
+	struct completion scheduled;	/* every entry is on the domain: it may go */
 	struct probe later;
 	atomic_t destroyed;
 };
@@ -692,6 +693,8 @@ static void self_destroy_fn(void *data, rasync_cookie_t cookie)
 {
 	struct self_destroy *sd = data;
 
+	/* Nobody may schedule on a destroyed domain: destroy only once the test is done. */
+	wait_for_completion_timeout(&sd->scheduled, msecs_to_jiffies(GATE_TIMEOUT_MS));
 	/* Waits for the earlier entries only, then hands the domain to its last entry. */
 	rasync_domain_destroy(sd->dom);
 	atomic_set_release(&sd->destroyed, 1);
@@ -704,17 +707,21 @@ static void rasync_c_destroy_from_inside_own_entry(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, sd);
 	sd->dom = rasync_domain_create(false);
 	KUNIT_ASSERT_NOT_NULL(test, sd->dom);
+	init_completion(&sd->scheduled);
 	probe_init(&sd->later, false);
 	sd->later.delay_ms = 100;
 	rasync_schedule_domain(self_destroy_fn, sd, sd->dom);
 	rasync_schedule_domain(probe_fn, &sd->later, sd->dom);
+	complete(&sd->scheduled);
 	/* The domain is gone for us: wait for the entries through the default domain. */
 	msleep(50);
 	sync_full(test);
 	{
 		unsigned long deadline = jiffies + 5 * HZ;
 
-		while (!probe_ran(&sd->later) && time_before(jiffies, deadline))
+		/* Both entries are done with sd before kunit frees it. */
+		while (!(probe_ran(&sd->later) && atomic_read_acquire(&sd->destroyed)) &&
+		       time_before(jiffies, deadline))
 			msleep(10);
 	}
 	KUNIT_EXPECT_TRUE(test, atomic_read_acquire(&sd->destroyed));
