@@ -153,13 +153,16 @@ impl Engine {
         ENGINE.store(null_mut(), Ordering::Release);
     }
 
-    /// Returns the workqueue for entries on `node`: the node-affine one for an online
-    /// node, else the one for any CPU.
-    pub(crate) fn wq_for(&self, node: i32) -> &crate::wq::Workqueue {
-        if crate::numa::node_online(node) {
-            &self.node_wq
+    /// Returns where entries for `node` go: the node and the node-affine workqueue if
+    /// the node has online CPUs, else [`NUMA_NO_NODE`] and the workqueue for any CPU (a
+    /// node without online CPUs means "any CPU", see `numa::node_has_cpus`).
+    ///
+    /// [`NUMA_NO_NODE`]: crate::numa::NUMA_NO_NODE
+    pub(crate) fn wq_for(&self, node: i32) -> (i32, &crate::wq::Workqueue) {
+        if crate::numa::node_has_cpus(node) {
+            (node, &self.node_wq)
         } else {
-            &self.wq
+            (crate::numa::NUMA_NO_NODE, &self.wq)
         }
     }
 
@@ -268,13 +271,8 @@ impl Engine {
             }
             self.entry_count.fetch_add(1, Ordering::Relaxed);
         }
-        // A node without online CPUs means "any CPU" (see `numa::node_has_cpus`).
-        let node = if crate::numa::node_has_cpus(node) {
-            node
-        } else {
-            crate::numa::NUMA_NO_NODE
-        };
-        self.wq_for(node).queue_work_node(node, entry);
+        let (node, wq) = self.wq_for(node);
+        wq.queue_work_node(node, entry);
         Some(cookie)
     }
 

@@ -217,7 +217,7 @@ mod tests {
 
     /// Queues a probe on `node` of rasync's workqueue and returns the CPU it ran on.
     fn cpu_of_work_on(node: i32) -> Result<u32> {
-        let wq = engine::get().ok_or(ENODEV)?.wq_for(node);
+        let (node, wq) = engine::get().ok_or(ENODEV)?.wq_for(node);
         let probe = Arc::pin_init(
             pin_init!(Probe {
                 work <- new_work!("rasync::wq::tests::Probe"),
