@@ -14,8 +14,11 @@ export RUST_LIB_SRC ?= /usr/lib/rustlib/src/rust/library
 ifeq ($(origin KDIR), undefined)
 # Evaluated once, on first use, so the cache key is computed a single time.
 KDIR = $(eval KDIR := $(shell $(CURDIR)/scripts/build-kernel --print-kdir))$(KDIR)
+# make bench: the same fragments without configs/debug.config, built on first use.
+BENCH_KDIR = $(eval BENCH_KDIR := $(shell $(CURDIR)/scripts/build-kernel --flavour bench --print-kdir))$(BENCH_KDIR)
 OWN_KERNEL := 0
 else
+BENCH_KDIR = $(KDIR)
 OWN_KERNEL := 1
 endif
 
@@ -23,7 +26,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 RUSTFMT_CONFIG = $(firstword $(wildcard $(KDIR)/source/.rustfmt.toml $(KDIR)/.rustfmt.toml))
 RS_FILES = $(shell find $(CURDIR)/rust $(CURDIR)/include $(CURDIR)/kunit $(CURDIR)/samples $(CURDIR)/lifecycle -name '*.rs')
 
-.PHONY: all modules setup kernel run check bench torture rustfmt rustfmtcheck clippy rust-analyzer clean help
+.PHONY: all modules setup kernel kernel-bench run check bench torture rustfmt rustfmtcheck clippy rust-analyzer clean help
 
 all: modules
 
@@ -32,9 +35,11 @@ help:
 	@echo '  modules (default) - build rasync.ko, the tests and the sample against KDIR'
 	@echo '  setup             - install the toolchain (scripts/setup; idempotent)'
 	@echo '  kernel            - build or reuse the cached guest kernel (scripts/build-kernel)'
+	@echo '  kernel-bench      - build or reuse the cached bench kernel (no debug options)'
 	@echo '  run               - main job: boot the 2-node guest, load rasync and the sample, show traces'
 	@echo '  check             - boot the guest, run every KUnit suite, print "N passed, N failed"'
-	@echo '  bench             - boot the guest, time rasync against the kernel'"'"'s async_schedule()'
+	@echo '  bench             - on the bench kernel under QEMU -icount: rasync against the kernel'"'"'s'
+	@echo '                      async_schedule() (W1-W5), writes BENCHMARKS.md and bench/ratios.png'
 	@echo '  torture           - the torture run for DURATION seconds (default 600) and 50 load/unload cycles'
 	@echo '  rustfmt           - reformat the Rust sources'
 	@echo '  rustfmtcheck      - check the Rust sources are formatted'
@@ -42,7 +47,9 @@ help:
 	@echo '  rust-analyzer     - write rust-project.json for editors'
 	@echo '  clean             - remove build products from this tree'
 	@echo 'variables:'
-	@echo '  KDIR=/path/to/build  your own Rust-enabled kernel build (default: cached guest kernel)'
+	@echo '  KDIR=/path/to/build  your own Rust-enabled kernel build (default: cached guest kernel;'
+	@echo '                       with KDIR= set, make bench uses it too)'
+	@echo '  BENCH_CLOCK=icount|wall  make bench: instruction-counted guest time (default) or wall'
 	@echo '  LLVM=-19             as passed to the kernel build (LLVM=1 for an unsuffixed toolchain)'
 	@echo '  RASYNC_CACHE=dir     where the guest kernel is cached (default ~/.cache/rasync)'
 
@@ -51,6 +58,9 @@ setup:
 
 kernel: setup
 	@$(CURDIR)/scripts/build-kernel
+
+kernel-bench: setup
+	@$(CURDIR)/scripts/build-kernel --flavour bench
 
 modules:
 	$(KMAKE) modules
@@ -73,11 +83,19 @@ clean:
 
 # run and check prepare everything themselves: toolchain, kernel, modules.
 ifeq ($(OWN_KERNEL),0)
-run check bench torture: kernel
+run check torture: kernel
+bench: kernel-bench
 endif
 
 DURATION ?= 600
+BENCH_CLOCK ?= icount
 
-run check bench torture:
+run check torture:
 	$(MAKE) --no-print-directory modules KDIR=$(KDIR)
 	@RASYNC_TORTURE_DURATION=$(DURATION) $(CURDIR)/scripts/vm-run --kdir $(KDIR) $@
+
+# The bench modules are built apart (build/bench-ko), so the test modules stay current.
+bench:
+	$(MAKE) --no-print-directory modules KDIR=$(BENCH_KDIR) MO=$(CURDIR)/build/bench-ko
+	@RASYNC_BENCH_CLOCK=$(BENCH_CLOCK) RASYNC_KO_DIR=$(CURDIR)/build/bench-ko \
+		$(CURDIR)/scripts/vm-run --kdir $(BENCH_KDIR) $@

@@ -132,5 +132,6 @@ static inline bool rasync_schedule_node_nocall(rasync_func_t func, void *data, i
 int rasync_dev_to_node(struct device *dev);	/* dev_to_node(), for Rust callers */
 struct rasync_domain *rasync_domain_create(bool registered);
 void rasync_domain_destroy(struct rasync_domain *domain);
+size_t rasync_entry_bytes(void);	/* slab bytes of one pending entry */
 
 #endif /* _RASYNC_H */

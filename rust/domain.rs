@@ -7,8 +7,11 @@
 //! global list of registered entries are domains too; the global one links entries
 //! through their `global_link` instead of their `domain_link` ([`Link`]).
 //!
-//! Each domain has its own lock. Scheduling in an exclusive domain takes only that lock;
-//! a registered domain also takes the global list's lock, nested inside.
+//! An exclusive domain has its own lock: scheduling in it takes no global lock at all.
+//! Registered domains use the global list's lock instead of their own (as every list
+//! of `kernel/async.c` uses `async_lock`): an entry of a registered domain joins two
+//! lists, its domain's and the global one, under one lock round trip. The engine names
+//! the global list at start-up ([`set_global`]); [`Domain::lock`] picks the lock.
 //!
 //! # Invariants (of every domain, under its lock)
 //!
@@ -37,8 +40,23 @@ use crate::{
     lock::{IrqGuard, IrqSpinLock},
     wait::Completion,
 };
-use core::mem::offset_of;
+use core::{
+    mem::offset_of,
+    ptr::null_mut,
+    sync::atomic::{AtomicPtr, Ordering},
+};
 use kernel::{bindings, bindings::list_head, prelude::*, sync::LockClassKey, types::Opaque};
+
+/// The global list, whose lock the registered domains use; null while rasync is not
+/// running (then a registered domain falls back to its own lock: nothing is queued).
+static GLOBAL: AtomicPtr<Domain> = AtomicPtr::new(null_mut());
+
+/// Names the global list (at start-up, before any entry is queued) or withdraws it
+/// (`None`, after the last entry).
+pub(crate) fn set_global(global: Option<&Domain>) {
+    let ptr = global.map_or(null_mut(), |g| core::ptr::from_ref(g).cast_mut());
+    GLOBAL.store(ptr, Ordering::Release);
+}
 
 /// The "infinity" cookie that `synchronize_full*()` waits for.
 pub(crate) const COOKIE_MAX: u64 = u64::MAX;
@@ -224,8 +242,18 @@ impl Domain {
         }
     }
 
-    /// Takes the domain's lock with interrupts off.
+    /// Takes the lock of the domain's lists with interrupts off: the global list's for a
+    /// registered domain, else its own.
     pub(crate) fn lock(&self) -> IrqGuard<'_> {
+        if self.is_registered() {
+            let global = GLOBAL.load(Ordering::Acquire);
+            if !global.is_null() {
+                // SAFETY: a non-null `GLOBAL` is the engine's global list, pinned in the
+                // module and withdrawn only after the last entry (`set_global`), so it
+                // outlives this guard's use by any entry or waiter.
+                return unsafe { &*global }.raw_lock().lock_irqsave();
+            }
+        }
         self.raw_lock().lock_irqsave()
     }
 

@@ -5,10 +5,10 @@
 //! This is `kernel/async.c` with its one global lock and one wait queue split up:
 //!
 //! - **Cookies** come from one atomic counter, starting at 1, strictly increasing. A
-//!   cookie is taken while holding the lock of every list the entry joins (its domain's,
-//!   plus the global one for a registered domain), so each list stays in cookie order
-//!   without one lock for all of them. Scheduling in an exclusive domain touches no
-//!   global lock at all.
+//!   cookie is taken while holding the lock of the lists the entry joins (an exclusive
+//!   domain's own; the global list's for a registered domain, whose lists share it), so
+//!   each list stays in cookie order without one lock for all of them. Scheduling in an
+//!   exclusive domain touches no global lock at all.
 //! - **Waiting**: `synchronize_cookie_domain(c, d)` returns once every entry of `d` with
 //!   a cookie below `c` has finished (`lowest_in_progress(d) >= c`), exactly as in C;
 //!   `d = None` means the global list of registered domains. A waiter that must sleep
@@ -22,7 +22,8 @@
 //!
 //! Deliberate differences from `kernel/async.c`:
 //!
-//! - Locking and wake-ups, as above: per-domain locks, targeted wake-ups.
+//! - Locking and wake-ups, as above: per-domain locks for exclusive domains, targeted
+//!   wake-ups.
 //! - A synchronize called from inside an async function that would wait for that very
 //!   function (it is in the waited-for list with a lower cookie) waits only for the
 //!   cookies below its own, with a one-time warning, instead of deadlocking.
@@ -69,7 +70,6 @@ use kernel::{
 };
 
 extern "C" {
-    fn rasync_param_max_work() -> u32;
     fn rasync_param_numa_strict() -> bool;
     fn rasync_trace_calling(cookie: u64, func: Func) -> bindings::ktime_t;
     fn rasync_trace_returned(cookie: u64, func: Func, start: bindings::ktime_t);
@@ -137,6 +137,7 @@ impl Engine {
 
     /// Makes this engine the one the exported functions use.
     pub(crate) fn publish(self: Pin<&Self>) {
+        crate::domain::set_global(Some(&self.global));
         ENGINE.store(
             core::ptr::from_ref(self.get_ref()).cast_mut(),
             Ordering::Release,
@@ -151,6 +152,7 @@ impl Engine {
             pr_err!("unloading with entries or waiters still listed\n");
         }
         ENGINE.store(null_mut(), Ordering::Release);
+        crate::domain::set_global(None);
     }
 
     /// Returns where entries for `node` go: the node and the node-affine workqueue if
@@ -231,8 +233,7 @@ impl Engine {
     }
 
     fn too_busy(&self) -> bool {
-        // SAFETY: the helper only reads the module parameter.
-        self.entry_count.load(Ordering::Relaxed) > unsafe { rasync_param_max_work() }
+        self.entry_count.load(Ordering::Relaxed) > crate::params::max_work()
     }
 
     /// Attaches the entry to `owner`, takes a cookie, links the entry on `domain` (its
@@ -255,17 +256,17 @@ impl Engine {
         }
         let cookie;
         {
+            // For a registered domain, this is the global list's lock too.
             let guard = domain.lock();
-            let global_guard = domain.is_registered().then(|| self.global.lock());
             cookie = self.take_cookie();
             // SAFETY: `cookie` is not structurally pinned; the entry is not linked yet.
             // INVARIANT: the cookie is set before linking and never changed again.
             unsafe { entry.as_mut().get_unchecked_mut().cookie = cookie };
             // SAFETY: the entry lives until `run_entry` unlinks it; `cookie` was taken
-            // under every lock of the lists it joins, so it is their highest.
+            // under the lock of every list it joins, so it is their highest.
             unsafe {
-                if let Some(g) = &global_guard {
-                    self.global.add_locked(g, entry.link(Link::Global));
+                if domain.is_registered() {
+                    self.global.add_locked(&guard, entry.link(Link::Global));
                 }
                 domain.add_locked(&guard, entry.link(Link::Domain));
             }
@@ -291,13 +292,12 @@ impl Engine {
             let guard = domain.lock();
             // SAFETY: the entry is on its domain's list (and on the global one if the
             // domain is registered) until here; `woken` is ours.
+            // (For a registered domain, `guard` holds the global list's lock too.)
             unsafe {
                 domain.remove_locked(&guard, entry.link(Link::Domain), Link::Domain, woken);
                 if domain.is_registered() {
-                    let global_guard = self.global.lock();
                     let node = entry.link(Link::Global);
-                    self.global
-                        .remove_locked(&global_guard, node, Link::Global, woken);
+                    self.global.remove_locked(&guard, node, Link::Global, woken);
                 }
             }
             free_domain = domain.dying_and_idle_locked(&guard);
@@ -322,14 +322,21 @@ impl Engine {
         };
         kernel::task::might_sleep();
         let cookie = self.not_past_self(cookie, domain);
-        // SAFETY: the trace helpers only print.
-        let start = unsafe { rasync_trace_waiting() };
+        let trace = crate::params::initcall_debug();
+        let start = if trace {
+            // SAFETY: the trace helpers only print.
+            unsafe { rasync_trace_waiting() }
+        } else {
+            0
+        };
         pin_init::stack_pin_init!(let waiter = Waiter::new(cookie));
         if list.park_waiter(&waiter, link) {
             waiter.wait();
         }
-        // SAFETY: as above.
-        unsafe { rasync_trace_continuing(start) };
+        if trace {
+            // SAFETY: as above.
+            unsafe { rasync_trace_continuing(start) };
+        }
     }
 
     /// Lowers `cookie` to the caller's own if it runs an entry of the waited-for list:
@@ -377,15 +384,24 @@ pub(crate) fn run_entry(entry: Pin<KBox<Entry>>) {
         return;
     };
     let (cookie, func, data) = (entry.cookie, entry.func, entry.data);
-    // SAFETY: the trace helper only prints.
-    let start = unsafe { rasync_trace_calling(cookie, func) };
+    // The parameter is read once per entry, so both lines of an entry are printed or
+    // neither (the helpers check it again: a write in between may drop the pair).
+    let trace = crate::params::initcall_debug();
+    let start = if trace {
+        // SAFETY: the trace helper only prints.
+        unsafe { rasync_trace_calling(cookie, func) }
+    } else {
+        0
+    };
     pin_init::stack_pin_init!(let record = Record::new(cookie, entry.domain()));
     engine.running.enter(record.as_ref());
     // SAFETY: the scheduler vouched for `func` and `data`, as with async_schedule().
     unsafe { func(data, cookie) };
     engine.running.leave(record.as_ref());
-    // SAFETY: as above.
-    unsafe { rasync_trace_returned(cookie, func, start) };
+    if trace {
+        // SAFETY: as above.
+        unsafe { rasync_trace_returned(cookie, func, start) };
+    }
     engine.finish(&entry);
     // Last: once detached, the owning module may be freed.
     engine.owners.detach(&entry);
@@ -408,12 +424,10 @@ mod tests {
 
     /// Sets `max_work`, returning the previous value for restoring.
     fn set_max_work(value: u32) -> u32 {
-        // SAFETY: the helpers read and write the module parameter.
-        unsafe {
-            let old = rasync_param_max_work();
-            rasync_param_set_max_work(value);
-            old
-        }
+        let old = crate::params::max_work();
+        // SAFETY: the helper writes the module parameter (`WRITE_ONCE()`).
+        unsafe { rasync_param_set_max_work(value) };
+        old
     }
 
     /// The engine's own tests schedule as built-in code would: no owning module.
@@ -434,6 +448,7 @@ mod tests {
         cookie: AtomicU64,
         task: AtomicPtr<bindings::task_struct>,
         is_async: AtomicBool,
+        current_cookie: AtomicU64,
     }
 
     impl Probe {
@@ -448,6 +463,7 @@ mod tests {
                     cookie: AtomicU64::new(0),
                     task: AtomicPtr::new(null_mut()),
                     is_async: AtomicBool::new(false),
+                    current_cookie: AtomicU64::new(0),
                 }),
                 GFP_KERNEL,
             )
@@ -480,8 +496,12 @@ mod tests {
         probe
             .task
             .store(unsafe { bindings::get_current() }, Ordering::Relaxed);
-        let is_async = get().and_then(|e| e.current()).is_some();
-        probe.is_async.store(is_async, Ordering::Relaxed);
+        let current = get().and_then(|e| e.current());
+        let is_async = current.is_some();
+        probe
+            .current_cookie
+            .store(current.map_or(0, |c| c.cookie), Ordering::Relaxed);
+        probe.is_async.store(is_async, Ordering::Release);
         // A gate holds back only an asynchronous run: run in the caller (a fallback the
         // test did not expect), it would just stall the test thread.
         if probe.gated && is_async && !probe.gate.wait_timeout_ms(GATE_TIMEOUT_MS) {
@@ -764,6 +784,48 @@ mod tests {
         assert!(p.ran());
         assert!(p.is_async.load(Ordering::Relaxed));
         assert!(!p.ran_in_caller());
+        assert!(e.current().is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn current_is_async_with_more_entries_running_than_slots() -> Result {
+        // More sleeping entries at once than the lock-free table has slots: the last
+        // ones register on the locked lists, and every entry still finds itself.
+        let e = engine()?;
+        let d = new_domain(false)?;
+        let n = crate::running::SLOTS + 8;
+        let mut probes = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            let p = Probe::new(true)?;
+            schedule_probe(&p, &d)?;
+            probes.push(p, GFP_KERNEL)?;
+        }
+        // Wait (bounded) until every entry has looked itself up while all are running.
+        let mut waited = 0;
+        while probes.iter().any(|p| p.cookie.load(Ordering::Relaxed) == 0) && waited < 8_000 {
+            // SAFETY: the test thread may sleep.
+            unsafe { bindings::msleep(10) };
+            waited += 10;
+        }
+        let started = probes
+            .iter()
+            .filter(|p| p.cookie.load(Ordering::Relaxed) != 0)
+            .count();
+        for p in probes.iter() {
+            p.open();
+        }
+        sync_bounded(e, COOKIE_MAX, Some(&d))?;
+        assert_eq!(started, n);
+        for p in probes.iter() {
+            assert!(p.ran());
+            assert!(p.is_async.load(Ordering::Acquire));
+            assert!(!p.gate_timed_out.load(Ordering::Relaxed));
+            assert_eq!(
+                p.current_cookie.load(Ordering::Relaxed),
+                p.cookie.load(Ordering::Relaxed)
+            );
+        }
         assert!(e.current().is_none());
         Ok(())
     }

@@ -79,6 +79,13 @@ impl Entry {
         })
     }
 
+    /// Returns the slab object size of one entry: all that a queued entry allocates
+    /// (the owner records of [`crate::owner`] are per module, not per entry).
+    pub(crate) fn slab_bytes() -> usize {
+        // SAFETY: the function only computes the size class of a `kmalloc` size.
+        unsafe { kernel::bindings::kmalloc_size_roundup(size_of::<Self>()) }
+    }
+
     /// Returns the entry's link for lists of kind `link`.
     pub(crate) fn link(&self, link: Link) -> *mut list_head {
         match link {

@@ -19,3 +19,4 @@ EXPORT_SYMBOL_GPL(rasync_current_is_async);
 EXPORT_SYMBOL_GPL(rasync_domain_create);
 EXPORT_SYMBOL_GPL(rasync_domain_destroy);
 EXPORT_SYMBOL_GPL(rasync_dev_to_node);
+EXPORT_SYMBOL_GPL(rasync_entry_bytes);

@@ -225,6 +225,12 @@ pub(crate) extern "C" fn rasync_current_is_async() -> bool {
     engine::get().is_some_and(|e| e.current().is_some())
 }
 
+/// `rasync_entry_bytes()`: the slab bytes one pending entry occupies.
+#[no_mangle]
+pub(crate) extern "C" fn rasync_entry_bytes() -> usize {
+    crate::entry::Entry::slab_bytes()
+}
+
 /// `rasync_domain_create()`: allocate an empty domain (`GFP_KERNEL`); null on failure.
 #[no_mangle]
 pub(crate) extern "C" fn rasync_domain_create(registered: bool) -> *mut RawDomain {

@@ -9,13 +9,14 @@
 #include <linux/moduleparam.h>
 #include "rasync_internal.h"
 
-static unsigned int max_work = 32768;
-module_param(max_work, uint, 0644);
+/* Read by rust/params.rs directly (READ_ONCE()), without a call per entry. */
+unsigned int rasync_max_work = 32768;
+module_param_named(max_work, rasync_max_work, uint, 0644);
 MODULE_PARM_DESC(max_work,
 		 "Run synchronously once more than this many entries are pending (default 32768, as MAX_WORK in kernel/async.c)");
 
-static bool initcall_debug;
-module_param(initcall_debug, bool, 0644);
+bool rasync_initcall_debug;
+module_param_named(initcall_debug, rasync_initcall_debug, bool, 0644);
 MODULE_PARM_DESC(initcall_debug,
 		 "Print kernel/async.c's initcall_debug trace lines (for scripts/bootgraph.pl)");
 
@@ -29,17 +30,12 @@ bool rasync_param_numa_strict(void)
 	return READ_ONCE(numa_strict);
 }
 
-unsigned int rasync_param_max_work(void)
-{
-	return READ_ONCE(max_work);
-}
-
 void rasync_param_set_max_work(unsigned int value)
 {
-	WRITE_ONCE(max_work, value);
+	WRITE_ONCE(rasync_max_work, value);
 }
 
 bool rasync_param_initcall_debug(void)
 {
-	return READ_ONCE(initcall_debug);
+	return READ_ONCE(rasync_initcall_debug);
 }

@@ -37,8 +37,9 @@ void rasync_warn_slow_removal(struct module *mod, unsigned int pending,
 /* module.rs */
 void rasync_module_drain(struct module *mod, bool going);
 
-/* params.c */
-unsigned int rasync_param_max_work(void);
+/* params.c; the two variables are read by rust/params.rs */
+extern unsigned int rasync_max_work;
+extern bool rasync_initcall_debug;
 void rasync_param_set_max_work(unsigned int value);
 bool rasync_param_initcall_debug(void);
 bool rasync_param_numa_strict(void);

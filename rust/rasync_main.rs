@@ -11,6 +11,7 @@ mod lock;
 mod module;
 mod numa;
 mod owner;
+mod params;
 mod running;
 mod shards;
 mod wait;

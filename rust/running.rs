@@ -6,14 +6,23 @@
 //! cannot reach. The exported `current_work()` is no substitute on its own: the work item
 //! it points to may already have been freed by its own function (workqueues allow that),
 //! so it must not be dereferenced. Instead, `run_entry` registers a small record on its
-//! stack while the function runs, keyed by task, in one of [`SHARDS`] lists chosen by a
-//! hash of the task pointer. Each shard has its own lock, so concurrent entries rarely
-//! contend, and a lookup reads only records of live entries.
+//! stack while the function runs, keyed by task.
+//!
+//! The records live in a lock-free table of [`SLOTS`] slots, probed linearly from a hash
+//! of the task pointer: a task claims a free slot with one compare-and-exchange and frees
+//! it with one store, so the hot path takes no lock. Only the task that claimed a slot
+//! ever looks for itself in it (other tasks compare the slot's task with theirs and move
+//! on), so a lookup needs no lock either: it scans as far as the longest probe any task
+//! has needed. If every slot is taken (more than [`SLOTS`] entries running at once, all
+//! of them sleeping), a record goes to [`SHARDS`] lists with their own locks instead.
 //!
 //! # Invariants
 //!
-//! A record is on its shard's list exactly while its entry's function runs in `task`;
-//! a task runs at most one entry at a time, so it has at most one record.
+//! A record is registered (in a slot, or on its shard's list) exactly while its entry's
+//! function runs in `task`; a task runs at most one entry at a time, so it has at most
+//! one record. A slot's `task` is non-null exactly while it holds a record; its `record`
+//! is written and read only by that task. `probe` is at least one more than the offset
+//! from its hash of every occupied slot. `overflowed` counts the records on the lists.
 //!
 //! # Examples
 //!
@@ -23,15 +32,29 @@
 //! running.leave(&record);
 //! ```
 
-use crate::{domain::Domain, list, lock::IrqSpinLock, shards::Shards};
+use crate::{domain::Domain, list, shards::Shards};
+use core::{
+    ptr::null_mut,
+    sync::atomic::{AtomicPtr, AtomicUsize, Ordering},
+};
 use kernel::{
     bindings::{self, list_head},
     prelude::*,
     types::Opaque,
 };
 
-/// Number of independently locked lists.
+/// Slots of the lock-free table: entries running at once before the locked lists.
+pub(crate) const SLOTS: usize = 512;
+/// Locked lists for records that find no free slot.
 const SHARDS: usize = 64;
+/// `Record::place` of a record on the locked lists.
+const NO_SLOT: usize = usize::MAX;
+
+/// One slot of the table.
+struct Slot {
+    task: AtomicPtr<bindings::task_struct>,
+    record: AtomicPtr<Record>,
+}
 
 /// The running entry of one task, on that task's stack.
 #[pin_data]
@@ -41,6 +64,8 @@ pub(crate) struct Record {
     task: *mut bindings::task_struct,
     cookie: u64,
     domain: *const Domain,
+    /// Where [`Running::enter`] put the record: a slot index, or [`NO_SLOT`].
+    place: AtomicUsize,
 }
 
 impl Record {
@@ -53,6 +78,7 @@ impl Record {
             task: unsafe { bindings::get_current() },
             cookie,
             domain,
+            place: AtomicUsize::new(NO_SLOT),
         })
     }
 }
@@ -65,46 +91,132 @@ pub(crate) struct Current<'a> {
     pub(crate) domain: &'a Domain,
 }
 
-/// The sharded registry of running entries.
+/// The registry of running entries: the lock-free table, and the locked lists behind it.
+///
+/// # Invariants
+///
+/// See the module documentation.
 pub(crate) struct Running {
+    slots: KBox<[Slot; SLOTS]>,
+    probe: AtomicUsize,
+    overflowed: AtomicUsize,
     shards: Shards<SHARDS>,
 }
 
+// SAFETY: the slots are atomics; a slot's record is only dereferenced by the task that
+// put it there; the lists are behind their locks.
+unsafe impl Sync for Running {}
+// SAFETY: as above.
+unsafe impl Send for Running {}
+
+/// The first slot to probe for `task`.
+fn home(task: *mut bindings::task_struct) -> usize {
+    // Task structs are cache-line aligned at least: drop the low bits first.
+    ((task as usize) >> 6).wrapping_mul(0x9E37_79B9) % SLOTS
+}
+
 impl Running {
-    /// Allocates and initialises the shards.
+    /// Allocates an empty table and the locked lists.
     pub(crate) fn new() -> Result<Self> {
+        let mut slots = KBox::<[Slot; SLOTS]>::new_uninit(GFP_KERNEL)?;
+        let base = slots.as_mut_ptr().cast::<Slot>();
+        for i in 0..SLOTS {
+            // SAFETY: `base + i` is inside the allocation and written once, in place.
+            unsafe {
+                base.add(i).write(Slot {
+                    task: AtomicPtr::new(null_mut()),
+                    record: AtomicPtr::new(null_mut()),
+                })
+            };
+        }
+        // SAFETY: every slot was initialised above.
+        let slots = unsafe { slots.assume_init() };
+        // INVARIANT: no slot is taken, no record is on the lists.
         Ok(Self {
+            slots,
+            probe: AtomicUsize::new(0),
+            overflowed: AtomicUsize::new(0),
             shards: Shards::new(c"rasync_running", kernel::static_lock_class!())?,
         })
     }
 
-    fn shard(&self, task: *mut bindings::task_struct) -> (&IrqSpinLock, *mut list_head) {
-        self.shards.get(task)
-    }
-
-    /// Registers `record` while its entry's function runs.
+    /// Registers `record` (of the current task) while its entry's function runs.
     pub(crate) fn enter(&self, record: Pin<&Record>) {
-        let (lock, head) = self.shard(record.task);
+        let task = record.task;
+        let start = home(task);
+        for i in 0..SLOTS {
+            let index = (start + i) % SLOTS;
+            let slot = &self.slots[index];
+            if slot.task.load(Ordering::Relaxed).is_null()
+                && slot
+                    .task
+                    .compare_exchange(null_mut(), task, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            {
+                // INVARIANT: the slot is ours until `leave`; `probe` covers it before
+                // this task can look for it.
+                slot.record.store(
+                    core::ptr::from_ref(record.get_ref()).cast_mut(),
+                    Ordering::Relaxed,
+                );
+                if self.probe.load(Ordering::Relaxed) <= i {
+                    self.probe.fetch_max(i + 1, Ordering::Relaxed);
+                }
+                record.place.store(index, Ordering::Relaxed);
+                return;
+            }
+        }
+        let (lock, head) = self.shards.get(task);
         let _guard = lock.lock_irqsave();
+        self.overflowed.fetch_add(1, Ordering::Relaxed);
+        record.place.store(NO_SLOT, Ordering::Relaxed);
         // SAFETY: the list is locked and initialised; the record is pinned and stays
         // registered only until `leave`, which its owner calls before it goes away.
-        // INVARIANT: linked while the entry's function runs.
+        // INVARIANT: linked while the entry's function runs; counted in `overflowed`.
         unsafe { list::add_tail(record.link.get(), head) };
     }
 
-    /// Unregisters `record` once its entry's function has returned.
+    /// Unregisters `record`, registered by [`Running::enter`].
     pub(crate) fn leave(&self, record: Pin<&Record>) {
-        let (lock, _) = self.shard(record.task);
+        let index = record.place.load(Ordering::Relaxed);
+        if index != NO_SLOT {
+            let slot = &self.slots[index];
+            slot.record.store(null_mut(), Ordering::Relaxed);
+            // INVARIANT: the slot is free again; the record is no longer reachable.
+            slot.task.store(null_mut(), Ordering::Release);
+            return;
+        }
+        let (lock, _) = self.shards.get(record.task);
         let _guard = lock.lock_irqsave();
         // SAFETY: the record was linked by `enter` on this shard, which is locked.
         unsafe { list::del_init(record.link.get()) };
+        self.overflowed.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// Returns the entry the current task is running, if it runs one.
+    /// Returns the entry the current task is running, if any.
     pub(crate) fn current(&self) -> Option<Current<'_>> {
         // SAFETY: `get_current` has no preconditions.
         let task = unsafe { bindings::get_current() };
-        let (lock, head) = self.shard(task);
+        let start = home(task);
+        let probe = self.probe.load(Ordering::Relaxed).min(SLOTS);
+        for i in 0..probe {
+            let slot = &self.slots[(start + i) % SLOTS];
+            if slot.task.load(Ordering::Relaxed) != task {
+                continue;
+            }
+            let record = slot.record.load(Ordering::Relaxed);
+            if record.is_null() {
+                break;
+            }
+            // SAFETY: only this task puts its records in a slot holding its pointer, and
+            // the record stays live until this task's `leave`, which is not running: the
+            // caller is inside the entry's function.
+            return Some(unsafe { Current::of(&*record) });
+        }
+        if self.overflowed.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let (lock, head) = self.shards.get(task);
         let _guard = lock.lock_irqsave();
         // SAFETY: the list is locked; its nodes are links of live records.
         unsafe {
@@ -112,16 +224,27 @@ impl Running {
             while node != head {
                 let record = kernel::container_of!(node.cast::<Opaque<list_head>>(), Record, link);
                 if (*record).task == task {
-                    return Some(Current {
-                        cookie: (*record).cookie,
-                        // The domain outlives the running entry, and the entry outlives
-                        // this call: the caller is inside its function.
-                        domain: &*(*record).domain,
-                    });
+                    return Some(Current::of(&*record));
                 }
                 node = (*node).next;
             }
         }
         None
+    }
+}
+
+impl<'a> Current<'a> {
+    /// Copies what `record` says.
+    ///
+    /// # Safety
+    ///
+    /// `record` belongs to the entry the current task is running.
+    unsafe fn of(record: &Record) -> Self {
+        Current {
+            cookie: record.cookie,
+            // SAFETY: the domain outlives the running entry, and the entry outlives the
+            // caller's use: the caller is inside its function.
+            domain: unsafe { &*record.domain },
+        }
     }
 }
