@@ -94,8 +94,13 @@ run check torture:
 	$(MAKE) --no-print-directory modules KDIR=$(KDIR)
 	@RASYNC_TORTURE_DURATION=$(DURATION) $(CURDIR)/scripts/vm-run --kdir $(KDIR) $@
 
-# The bench modules are built apart (build/bench-ko), so the test modules stay current.
+# The bench modules are built from a copy of the sources (build/bench-src; Kbuild's MO=
+# needs a clean source tree), so the test modules built here stay current.
+BENCH_SRC = $(CURDIR)/build/bench-src
 bench:
-	$(MAKE) --no-print-directory modules KDIR=$(BENCH_KDIR) MO=$(CURDIR)/build/bench-ko
-	@RASYNC_BENCH_CLOCK=$(BENCH_CLOCK) RASYNC_KO_DIR=$(CURDIR)/build/bench-ko \
+	@mkdir -p $(BENCH_SRC)
+	@git -C $(CURDIR) ls-files -co --exclude-standard -- ':!build' | \
+		tar -C $(CURDIR) -cf - -T - | tar -C $(BENCH_SRC) -xf -
+	$(MAKE) --no-print-directory -C $(BENCH_KDIR) M=$(BENCH_SRC) LLVM=$(LLVM) modules
+	@RASYNC_BENCH_CLOCK=$(BENCH_CLOCK) RASYNC_KO_DIR=$(BENCH_SRC) \
 		$(CURDIR)/scripts/vm-run --kdir $(BENCH_KDIR) $@

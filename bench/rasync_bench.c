@@ -13,6 +13,9 @@
  *
  *   W1 throughput: N no-op entries, then a full synchronize (default domain) or a
  *      synchronize of the domain (exclusive domain): ns per entry, N = 1k, 10k, 100k.
+ *   W1-floor: N work items queued on an unbound workqueue, nothing else: the least any
+ *      design pays that queues one work item per entry (impl "workqueue"); and rasync
+ *      scheduling as built-in code does, without a module to track (the owner's cost).
  *   W2 waiters: W threads, each waiting for its own cookie while 10k short entries
  *      complete: the waiters' context switches (nvcsw + nivcsw) during the wait, and
  *      the latency from the finish of the last entry a waiter needed to its return.
@@ -162,6 +165,17 @@ static const struct impl impls[] = {
 
 #define NR_IMPLS ARRAY_SIZE(impls)
 
+static u64 r_schedule_builtin(void (*fn)(void *, u64), void *data, int node, void *domain)
+{
+	return __rasync_schedule_node(fn, data, node, NULL);
+}
+
+/* rasync called as built-in code would call it: no module to track (W1-floor). */
+static const struct impl builtin = {
+	"rasync-without-owner", r_schedule_builtin, rasync_synchronize_full, r_sync_full_domain,
+	rasync_synchronize_cookie, r_domain_create, r_domain_destroy, rasync_entry_bytes,
+};
+
 static atomic_t calls;
 
 static void noop_fn(void *data, u64 cookie)
@@ -209,28 +223,36 @@ static bool wanted(const char *id)
 
 /* ---- W1: throughput ---- */
 
-/* N no-op entries, then a full synchronize (or of the domain): ns per entry. */
+/*
+ * N no-op entries, then a full synchronize (or of the domain): ns per entry. A small N is
+ * repeated until 10k entries are timed, so one sample is never a few hundred µs of
+ * guest time (a timer tick in it would be a 5 % swing).
+ */
 static s64 w1_once(const struct impl *im, unsigned int n, bool exclusive)
 {
+	unsigned int reps = max(1U, 10000 / n), rep, i;
 	void *domain = NULL;
+	s64 ns = 0;
 	ktime_t t0;
-	unsigned int i;
-	s64 ns;
 
 	if (exclusive) {
 		domain = im->domain_create();
 		if (!domain)
 			return -ENOMEM;
 	}
-	atomic_set(&calls, 0);
-	t0 = ktime_get();
-	for (i = 0; i < n; i++)
-		im->schedule(noop_fn, NULL, NUMA_NO_NODE, domain);
-	if (exclusive)
-		im->sync_full_domain(domain);
-	else
-		im->sync_full();
-	ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
+	for (rep = 0; rep < reps; rep++) {
+		atomic_set(&calls, 0);
+		t0 = ktime_get();
+		for (i = 0; i < n; i++)
+			im->schedule(noop_fn, NULL, NUMA_NO_NODE, domain);
+		if (exclusive)
+			im->sync_full_domain(domain);
+		else
+			im->sync_full();
+		ns += ktime_to_ns(ktime_sub(ktime_get(), t0));
+		if (atomic_read(&calls) != n)
+			break;
+	}
 	if (exclusive)
 		im->domain_destroy(domain);
 	if (atomic_read(&calls) != n) {
@@ -238,7 +260,7 @@ static s64 w1_once(const struct impl *im, unsigned int n, bool exclusive)
 		       im->name, atomic_read(&calls), n);
 		return -EIO;
 	}
-	return div_u64(ns, n);
+	return div_u64(ns, n * reps);
 }
 
 static int w1(void)
@@ -264,6 +286,78 @@ static int w1(void)
 				report(id, impls[i].name, "ns/entry", v[i], rounds);
 		}
 	}
+	return 0;
+}
+
+/* ---- W1-floor: what one work item per entry costs at least ---- */
+
+/*
+ * Both implementations queue one work item per entry on an unbound workqueue. This is
+ * that and nothing else: N kmalloc'ed work items queued with queue_work_node() on an
+ * unbound queue, each freeing itself, then a flush: the floor under any design that
+ * hands each entry to the workqueue on its own. Printed as impl "workqueue".
+ */
+struct floor_item {
+	struct work_struct work;
+};
+
+static void floor_fn(struct work_struct *work)
+{
+	atomic_inc(&calls);
+	kfree(container_of(work, struct floor_item, work));
+}
+
+static s64 floor_once(struct workqueue_struct *wq, unsigned int n)
+{
+	struct floor_item *it;
+	unsigned int i;
+	ktime_t t0;
+	s64 ns;
+
+	atomic_set(&calls, 0);
+	t0 = ktime_get();
+	for (i = 0; i < n; i++) {
+		it = kmalloc(sizeof(*it), GFP_ATOMIC);
+		if (!it)
+			return -ENOMEM;
+		INIT_WORK(&it->work, floor_fn);
+		queue_work_node(NUMA_NO_NODE, wq, &it->work);
+	}
+	flush_workqueue(wq);
+	ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
+	if (atomic_read(&calls) != n)
+		return -EIO;
+	return div_u64(ns, n);
+}
+
+static int w1_floor(void)
+{
+	struct workqueue_struct *wq;
+	s64 v[MAX_ROUNDS];
+	unsigned int r;
+
+	if (!wanted("W1-floor-10000"))
+		return 0;
+	wq = alloc_workqueue("rasync_bench_floor", WQ_UNBOUND, 0);
+	if (!wq)
+		return -ENOMEM;
+	for (r = 0; r < rounds; r++) {
+		v[r] = floor_once(wq, 10000);
+		if (v[r] < 0) {
+			destroy_workqueue(wq);
+			return v[r];
+		}
+	}
+	destroy_workqueue(wq);
+	report("W1-floor-10000", "workqueue", "ns/entry", v, rounds);
+
+	/* rasync without its module tracking: as built-in code schedules (owner NULL). */
+	for (r = 0; r < rounds; r++) {
+		v[r] = w1_once(&builtin, 10000, false);
+		if (v[r] < 0)
+			return v[r];
+	}
+	report("W1-floor-10000", "rasync-without-owner", "ns/entry", v, rounds);
 	return 0;
 }
 
@@ -616,7 +710,7 @@ static int w5(void)
 
 static int __init rasync_bench_init(void)
 {
-	static int (*const scenarios[])(void) = { w1, w2, w3, w4, w5 };
+	static int (*const scenarios[])(void) = { w1, w1_floor, w2, w3, w4, w5 };
 	unsigned int s;
 	int ret;
 
