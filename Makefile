@@ -26,13 +26,15 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 RUSTFMT_CONFIG = $(firstword $(wildcard $(KDIR)/source/.rustfmt.toml $(KDIR)/.rustfmt.toml))
 RS_FILES = $(shell find $(CURDIR)/rust $(CURDIR)/include $(CURDIR)/kunit $(CURDIR)/samples $(CURDIR)/lifecycle -name '*.rs')
 
-.PHONY: all modules setup kernel kernel-bench run check bench torture rustfmt rustfmtcheck clippy rust-analyzer clean help
+.PHONY: all modules install check-install setup kernel kernel-bench run check bench torture rustfmt rustfmtcheck clippy rust-analyzer clean help
 
 all: modules
 
 help:
 	@echo 'rasync targets:'
 	@echo '  modules (default) - build rasync.ko, the tests and the sample against KDIR'
+	@echo '  install           - Kbuild modules_install of rasync.ko (INSTALL_MOD_PATH honoured), plus'
+	@echo '                      Module.symvers and the headers for consumers in RASYNC_KIT'
 	@echo '  setup             - install the toolchain (scripts/setup; idempotent)'
 	@echo '  kernel            - build or reuse the cached guest kernel (scripts/build-kernel)'
 	@echo '  kernel-bench      - build or reuse the cached bench kernel (no debug options)'
@@ -52,6 +54,9 @@ help:
 	@echo '  BENCH_CLOCK=icount|wall  make bench: instruction-counted guest time (default) or wall'
 	@echo '  LLVM=-19             as passed to the kernel build (LLVM=1 for an unsuffixed toolchain)'
 	@echo '  RASYNC_CACHE=dir     where the guest kernel is cached (default ~/.cache/rasync)'
+	@echo '  INSTALL_MOD_PATH=dir  make install: prefix of /lib/modules (as for the kernel)'
+	@echo '  RASYNC_KIT=dir       make install: where Module.symvers and include/ go'
+	@echo '                       (default INSTALL_MOD_PATH/usr/src/rasync)'
 
 setup:
 	@$(CURDIR)/scripts/setup
@@ -77,6 +82,24 @@ rustfmt:
 rustfmtcheck:
 	rustfmt --check --config-path $(RUSTFMT_CONFIG) $(RS_FILES)
 
+# make install: rasync.ko alone, through Kbuild's modules_install (INSTALL_MOD_PATH and
+# INSTALL_MOD_DIR as for any external module: <prefix>/lib/modules/<release>/updates/),
+# and the consumer's kit: build a consumer with
+# KBUILD_EXTRA_SYMBOLS=$(RASYNC_KIT)/Module.symvers and -I$(RASYNC_KIT)/include.
+RASYNC_KIT ?= $(INSTALL_MOD_PATH)/usr/src/rasync
+install:
+	$(KMAKE) RASYNC_CORE_ONLY=1 modules
+	$(KMAKE) RASYNC_CORE_ONLY=1 modules_install
+	install -D -m 644 $(CURDIR)/Module.symvers $(RASYNC_KIT)/Module.symvers
+	install -D -m 644 $(CURDIR)/include/rasync.h $(RASYNC_KIT)/include/rasync.h
+	install -D -m 644 $(CURDIR)/include/rasync.rs $(RASYNC_KIT)/include/rasync.rs
+	@echo "rasync installed: $$(find $(or $(INSTALL_MOD_PATH),/)lib/modules/$$(cat $(KDIR)/include/config/kernel.release) -name rasync.ko); consumer kit: $(RASYNC_KIT)"
+
+# check-install: make install into a scratch prefix, then build a consumer module against
+# the installed kit alone (run by make check, on the host).
+check-install:
+	@$(CURDIR)/scripts/check-install $(KDIR) $(LLVM)
+
 clean:
 	$(KMAKE) clean
 	rm -rf $(CURDIR)/build
@@ -89,6 +112,8 @@ endif
 
 DURATION ?= 600
 BENCH_CLOCK ?= icount
+
+check: check-install
 
 run check torture:
 	$(MAKE) --no-print-directory modules KDIR=$(KDIR)
