@@ -221,6 +221,29 @@ static bool wanted(const char *id)
 	return !strncmp(id, only, strlen(only));
 }
 
+/*
+ * Runs @once(impl, @n, @excl) for each implementation in turn, @rounds times, and
+ * prints the figure @id in ns per entry.
+ */
+static int alternate_ns_per_entry(const char *id,
+				  s64 (*once)(const struct impl *, unsigned int, bool),
+				  unsigned int n, bool excl)
+{
+	s64 v[NR_IMPLS][MAX_ROUNDS];
+	unsigned int r, i;
+
+	for (r = 0; r < rounds; r++) {
+		for (i = 0; i < NR_IMPLS; i++) {
+			v[i][r] = once(&impls[i], n, excl);
+			if (v[i][r] < 0)
+				return v[i][r];
+		}
+	}
+	for (i = 0; i < NR_IMPLS; i++)
+		report(id, impls[i].name, "ns/entry", v[i], rounds);
+	return 0;
+}
+
 /* ---- W1: throughput ---- */
 
 /*
@@ -266,24 +289,18 @@ static s64 w1_once(const struct impl *im, unsigned int n, bool exclusive)
 static int w1(void)
 {
 	static const unsigned int sizes[] = { 1000, 10000, 100000 };
-	s64 v[NR_IMPLS][MAX_ROUNDS];
-	unsigned int s, r, i, excl;
+	unsigned int s, excl;
 	char id[32];
+	int ret;
 
 	for (excl = 0; excl < 2; excl++) {
 		for (s = 0; s < ARRAY_SIZE(sizes); s++) {
 			snprintf(id, sizeof(id), "W1-%s-%u", excl ? "excl" : "dfl", sizes[s]);
 			if (!wanted(id))
 				continue;
-			for (r = 0; r < rounds; r++) {
-				for (i = 0; i < NR_IMPLS; i++) {
-					v[i][r] = w1_once(&impls[i], sizes[s], excl);
-					if (v[i][r] < 0)
-						return v[i][r];
-				}
-			}
-			for (i = 0; i < NR_IMPLS; i++)
-				report(id, impls[i].name, "ns/entry", v[i], rounds);
+			ret = alternate_ns_per_entry(id, w1_once, sizes[s], excl);
+			if (ret)
+				return ret;
 		}
 	}
 	return 0;
@@ -551,7 +568,8 @@ static int w3_thread(void *arg)
 	return 0;
 }
 
-static s64 w3_once(const struct impl *im, bool exclusive)
+/* @total entries in all, shared by one thread per online CPU. */
+static s64 w3_once(const struct impl *im, unsigned int total, bool exclusive)
 {
 	unsigned int nr = num_online_cpus(), i, cpu, n = 0;
 	struct w3_job *jobs = kcalloc(nr, sizeof(*jobs), GFP_KERNEL);
@@ -569,7 +587,7 @@ static s64 w3_once(const struct impl *im, bool exclusive)
 
 		if (n == nr)
 			break;
-		*job = (struct w3_job){ .im = im, .n = W3_ENTRIES / nr, .exclusive = exclusive,
+		*job = (struct w3_job){ .im = im, .n = total / nr, .exclusive = exclusive,
 					.go = &go };
 		init_completion(&job->done);
 		t = kthread_create_on_cpu(w3_thread, job, cpu, "rasync_bench_c/%u");
@@ -592,30 +610,24 @@ static s64 w3_once(const struct impl *im, bool exclusive)
 	kfree(jobs);
 	if (err)
 		return err;
-	if (atomic_read(&calls) != n * (W3_ENTRIES / nr))
+	if (atomic_read(&calls) != n * (total / nr))
 		return -EIO;
-	return div_u64(ns, n * (W3_ENTRIES / nr));
+	return div_u64(ns, n * (total / nr));
 }
 
 static int w3(void)
 {
-	s64 v[NR_IMPLS][MAX_ROUNDS];
-	unsigned int r, i, excl;
+	unsigned int excl;
 	char id[32];
+	int ret;
 
 	for (excl = 0; excl < 2; excl++) {
 		snprintf(id, sizeof(id), "W3-%s", excl ? "excl" : "dfl");
 		if (!wanted(id))
 			continue;
-		for (r = 0; r < rounds; r++) {
-			for (i = 0; i < NR_IMPLS; i++) {
-				v[i][r] = w3_once(&impls[i], excl);
-				if (v[i][r] < 0)
-					return v[i][r];
-			}
-		}
-		for (i = 0; i < NR_IMPLS; i++)
-			report(id, impls[i].name, "ns/entry", v[i], rounds);
+		ret = alternate_ns_per_entry(id, w3_once, W3_ENTRIES, excl);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -657,7 +669,8 @@ static s64 w4_once(const struct impl *im, struct w4_probe *probes, s64 *limit)
 
 static int w4(void)
 {
-	s64 v[NR_IMPLS][MAX_ROUNDS], lim[NR_IMPLS][MAX_ROUNDS];
+	/* Static: off the stack (KASAN's frames are large); module init runs it once. */
+	static s64 v[NR_IMPLS][MAX_ROUNDS], lim[NR_IMPLS][MAX_ROUNDS];
 	struct w4_probe *probes;
 	struct rnd_state rnd;
 	int nodes[MAX_NUMNODES], nr_nodes = 0, node;
