@@ -44,6 +44,9 @@ void rasync_param_set_max_work(unsigned int value);
 bool rasync_param_initcall_debug(void);
 bool rasync_param_numa_strict(void);
 
+/* demangle.rs */
+bool rasync_demangle(const char *sym, char *buf, size_t size);
+
 /* trace.c */
 ktime_t rasync_trace_calling(rasync_cookie_t cookie, rasync_func_t func);
 void rasync_trace_returned(rasync_cookie_t cookie, rasync_func_t func, ktime_t start);

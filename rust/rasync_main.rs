@@ -2,6 +2,7 @@
 
 //! rasync: the kernel's asynchronous function calls (`kernel/async.c`) as a Rust module.
 
+mod demangle;
 mod domain;
 mod engine;
 mod entry;

@@ -4,6 +4,9 @@
 
 #[path = "../include/rasync.rs"]
 mod rasync;
+
+mod plan;
+mod probe;
 mod sample;
 
 use kernel::prelude::*;
@@ -13,6 +16,24 @@ module! {
     type: RasyncSample,
     name: "rasync_sample",
     authors: ["rasync developers"],
-    description: "Sample: devices on several NUMA nodes probed asynchronously with rasync",
+    description: "Sample: a driver whose probes rasync runs on their devices' NUMA nodes",
     license: "GPL",
+    params: {
+        devices: u32 {
+            default: 0,
+            description: "Devices to create (0: two per online CPU, on its node)",
+        },
+        delay_min_ms: u32 {
+            default: 100,
+            description: "Shortest probe delay (ms)",
+        },
+        delay_max_ms: u32 {
+            default: 400,
+            description: "Longest probe delay (ms)",
+        },
+        seed: u64 {
+            default: 1,
+            description: "Seed of the per-device probe delays",
+        },
+    },
 }

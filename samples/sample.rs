@@ -1,45 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Four devices, two per NUMA node, each "probed" asynchronously on its own node.
+//! The sample module: devices on every online NUMA node, probed asynchronously.
 //!
-//! A probe does its slow, private part (a sleep standing in for hardware) in parallel
-//! with the others, then calls `synchronize_cookie(cookie)` before its externally
-//! visible step ("registered"), so registrations happen in scheduling order even though
-//! the probes finish out of order — the pattern `kernel/async.c` was written for. Load
-//! with `rasync.initcall_debug=1` (or `echo 1 > /sys/module/rasync/parameters/initcall_debug`)
-//! to see the `calling`/`initcall … returned` trace lines that `scripts/bootgraph.pl`
-//! draws.
+//! Modelled on `drivers/base/test/test_async_driver_probe.c`. Init creates one faux
+//! "bus" device per node used, placed on that node, and the planned devices under
+//! them ([`crate::plan`]): each inherits its bus's node in `device_add()`, as real
+//! devices inherit their bus's, before the driver core calls the sample's probe
+//! ([`crate::probe`]). The probes return at once; rasync runs their slow parts, on
+//! their nodes, in parallel. Loaded normally, `insmod` returns once they are all done
+//! (rasync waits for a module's entries after its init); loaded with `async_probe=1`
+//! it returns at once, and an immediate `rmmod` is safe: exit waits for the probes
+//! before destroying the devices.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! // insmod rasync_sample.ko devices=8 delay_min_ms=100 delay_max_ms=400 seed=1
+//! // rasync_sample: summary devices=8 nodes=2 wall_ms=430 serial_ms=2020 speedup=4.69 ...
+//! ```
+//!
+//! C header: [`include/linux/device/faux.h`](srctree/include/linux/device/faux.h)
 
-use crate::rasync;
+use crate::{plan, probe};
 use kernel::{
     bindings,
     device::{Bound, Device},
     faux,
+    ffi::c_void,
     prelude::*,
     str::CString,
-    sync::aref::ARef, //
+    sync::Arc,
 };
 
-/// Devices per node, and nodes used.
-const PER_NODE: usize = 2;
-const NODES: usize = 2;
-
-/// The loaded sample: its devices, removed on unload.
-pub(crate) struct RasyncSample {
-    _devices: KVec<faux::Registration>,
-}
-
-/// Sets the NUMA node of a device that no driver uses yet (`set_dev_node()`).
-fn set_dev_node(dev: &Device, node: i32) {
-    extern "C" {
-        fn rasync_sample_set_dev_node(dev: *mut kernel::ffi::c_void, node: i32);
-    }
-    let raw = core::ptr::from_ref(dev)
-        .cast::<bindings::device>()
-        .cast_mut();
-    // SAFETY: `Device` is `repr(transparent)` over `struct device`; the faux device was
-    // just created and nothing reads its node concurrently.
-    unsafe { rasync_sample_set_dev_node(raw.cast(), node) };
+extern "C" {
+    fn rasync_sample_set_dev_node(dev: *mut c_void, node: i32);
+    fn rasync_sample_set_drvdata(dev: *mut c_void, data: *mut c_void);
 }
 
 /// Returns the generic device of a faux device.
@@ -48,48 +43,95 @@ fn bus_device(reg: &faux::Registration) -> &Device<Bound> {
     faux_dev.as_ref()
 }
 
-/// The probe: slow private work, then the ordered, visible step.
-fn probe(dev: &Device, index: usize, cookie: rasync::Cookie) {
-    // Later devices are faster, so their private parts finish first.
-    let ms = 100 * (NODES * PER_NODE - index) as u32;
-    // SAFETY: `msleep` may sleep; probes run in process context.
-    unsafe { bindings::msleep(ms) };
-    // SAFETY: `raw_smp_processor_id` has no preconditions.
-    let cpu = unsafe { bindings::raw_smp_processor_id() };
-    dev_info!(
-        dev,
-        "probe {index} done after {ms} ms on CPU {cpu} (node {})\n",
-        rasync::dev_to_node(dev)
-    );
-    rasync::synchronize_cookie(cookie);
-    dev_info!(dev, "registered as device {index} (cookie {cookie})\n");
+/// Returns the `struct device` behind `dev`.
+fn raw(dev: &Device<Bound>) -> *mut c_void {
+    // `Device` is `repr(transparent)` over `struct device`.
+    core::ptr::from_ref(dev)
+        .cast::<bindings::device>()
+        .cast_mut()
+        .cast()
+}
+
+/// A node's bus: the parent of the sample devices on that node.
+struct Bus {
+    node: i32,
+    reg: faux::Registration,
+}
+
+impl Bus {
+    /// Creates the bus of `node`, handing `probes` to its children's probes.
+    fn new(node: i32, probes: &Arc<probe::Probes>) -> Result<Self> {
+        let name = CString::try_from_fmt(fmt!("rasync_sample_node{node}"))?;
+        let reg = faux::Registration::new(&name, None)?;
+        let dev = raw(bus_device(&reg));
+        // SAFETY: `dev` is the bus's live device, which has no children yet; the driver
+        // data is a `Probes` that the module keeps alive until after the bus is
+        // destroyed (field order of `RasyncSample`).
+        unsafe {
+            rasync_sample_set_dev_node(dev, node);
+            rasync_sample_set_drvdata(dev, Arc::as_ptr(probes).cast_mut().cast());
+        }
+        Ok(Self { node, reg })
+    }
+}
+
+/// The loaded sample. Fields drop in order: devices, then their buses, then the state
+/// the probes share.
+pub(crate) struct RasyncSample {
+    devices: KVec<probe::ProbedDevice>,
+    buses: KVec<Bus>,
+    probes: Arc<probe::Probes>,
 }
 
 impl kernel::Module for RasyncSample {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let mut devices = KVec::new();
-        for index in 0..NODES * PER_NODE {
-            let name = CString::try_from_fmt(fmt!("rasync_sample.{index}"))?;
-            let reg = faux::Registration::new(&name, None)?;
-            set_dev_node(bus_device(&reg), (index / PER_NODE) as i32);
-            devices.push(reg, GFP_KERNEL)?;
+        let plan = plan::plan()?;
+        let probes = Arc::new(probe::Probes::new(&plan)?, GFP_KERNEL)?;
+        // From here on an error drops `this`, which waits for the probes scheduled so far.
+        let mut this = Self {
+            devices: KVec::with_capacity(plan.len(), GFP_KERNEL)?,
+            buses: KVec::new(),
+            probes,
+        };
+        for d in plan.iter() {
+            if !this.buses.iter().any(|b| b.node == d.node) {
+                let bus = Bus::new(d.node, &this.probes)?;
+                this.buses.push(bus, GFP_KERNEL)?;
+            }
         }
-        // SAFETY: `ktime_get` has no preconditions.
-        let start = unsafe { bindings::ktime_get() };
-        for (index, reg) in devices.iter().enumerate() {
-            let dev: &Device = bus_device(reg);
-            rasync::schedule_dev(
-                move |dev, cookie| probe(dev, index, cookie),
-                ARef::from(dev),
-            );
-        }
-        rasync::synchronize_full();
-        // SAFETY: as above.
-        let ms = (unsafe { bindings::ktime_get() } - start) / 1_000_000;
         pr_info!(
-            "{} devices probed asynchronously in {ms} ms (serial: 1000 ms)\n",
-            devices.len()
+            "{} devices on {} nodes, probe delays {}..{} ms, seed {}\n",
+            plan.len(),
+            this.buses.len(),
+            crate::module_parameters::delay_min_ms.value(),
+            crate::module_parameters::delay_max_ms.value(),
+            crate::module_parameters::seed.value()
         );
-        Ok(Self { _devices: devices })
+        for (index, d) in plan.iter().enumerate() {
+            let Some(bus) = this.buses.iter().find(|b| b.node == d.node) else {
+                return Err(EINVAL);
+            };
+            let name = CString::try_from_fmt(fmt!("rasync_sample.{index}"))?;
+            let dev = probe::ProbedDevice::new(&name, bus_device(&bus.reg))?;
+            this.devices.push(dev, GFP_KERNEL)?;
+        }
+        pr_info!("{} probes scheduled\n", this.devices.len());
+        Ok(this)
+    }
+}
+
+impl Drop for RasyncSample {
+    fn drop(&mut self) {
+        let pending = self.probes.pending();
+        if pending > 0 {
+            pr_info!("exit: {pending} probes still running, waiting for them\n");
+        }
+        // Before the devices go: no probe's slow part outlives its device's driver.
+        self.probes.synchronize();
+        pr_info!(
+            "exit pending_at_exit={pending} devices={} unregistered={}\n",
+            self.devices.len(),
+            self.probes.pending()
+        );
     }
 }
