@@ -14,8 +14,9 @@
  *   W1 throughput: N no-op entries, then a full synchronize (default domain) or a
  *      synchronize of the domain (exclusive domain): ns per entry, N = 1k, 10k, 100k.
  *   W1-floor: N work items queued on an unbound workqueue, nothing else: the least any
- *      design pays that queues one work item per entry (impl "workqueue"); and rasync
- *      scheduling as built-in code does, without a module to track (the owner's cost).
+ *      design pays that queues one work item per entry, as kernel/async.c does (impl
+ *      "workqueue"); and rasync scheduling as built-in code does, without a module to
+ *      track (the owner's cost).
  *   W2 waiters: W threads, each waiting for its own cookie while 10k short entries
  *      complete: the waiters' context switches (nvcsw + nivcsw) during the wait, and
  *      the latency from the finish of the last entry a waiter needed to its return.

@@ -18,12 +18,15 @@
 //! - **Fallback**: if the entry cannot be allocated (`GFP_ATOMIC`) or more than
 //!   `max_work` entries are pending, the function runs synchronously in the caller with
 //!   a fresh cookie, as in C. `schedule_dev_nocall()` returns `false` instead.
+//! - **Running**: a queued entry goes on its node's submission queue, which
+//!   self-scaling runners drain ([`crate::runner`]), instead of being a work item of its
+//!   own.
 //! - **Unload** waits on a simple wait queue until no entry is pending.
 //!
 //! Deliberate differences from `kernel/async.c`:
 //!
 //! - Locking and wake-ups, as above: per-domain locks for exclusive domains, targeted
-//!   wake-ups.
+//!   wake-ups; runners instead of one work item per entry.
 //! - A synchronize called from inside an async function that would wait for that very
 //!   function (it is in the waited-for list with a lower cookie) waits only for the
 //!   cookies below its own, with a one-time warning, instead of deadlocking.
@@ -52,9 +55,10 @@
 
 use crate::{
     domain::{complete_woken, Domain, Link, Waiter, COOKIE_MAX},
-    entry::{Entry, Func},
+    entry::{Entry, EntryBox, EntryCache, Func},
     list,
     owner::{Owners, Refused},
+    runner::{Queue, Queues},
     running::{Current, Record, Running},
     wait::SwaitQueue,
     wq::OwnedWorkqueue,
@@ -89,10 +93,13 @@ pub(crate) type Owner = *mut c_void;
 ///
 /// `entry_count` is the number of entries allocated and not yet freed; `global` holds
 /// exactly the pending entries of registered domains, through their global links.
+/// `queues` hand their runners to `wq` and `node_wq`, which are dropped (drained) first;
+/// `entry_cache` outlives every entry.
 #[pin_data]
 pub(crate) struct Engine {
     wq: OwnedWorkqueue,
     node_wq: OwnedWorkqueue,
+    queues: Queues,
     running: Running,
     owners: Owners,
     #[pin]
@@ -103,6 +110,8 @@ pub(crate) struct Engine {
     drained: SwaitQueue,
     next_cookie: AtomicU64,
     entry_count: AtomicU32,
+    /// Last: dropped once every entry is freed and the queues are gone.
+    entry_cache: EntryCache,
 }
 
 /// The engine of the loaded module, or null outside its lifetime.
@@ -119,12 +128,20 @@ pub(crate) fn get() -> Option<&'static Engine> {
 impl Engine {
     /// Returns an initialiser: the workqueue, the default domain and the global list.
     pub(crate) fn new() -> impl PinInit<Self, Error> {
+        let wq = OwnedWorkqueue::new_unbound(c"rasync");
+        // SAFETY: the helper only reads the module parameter.
+        let node_wq =
+            OwnedWorkqueue::new_node_affine(c"rasync_node", unsafe { rasync_param_numa_strict() });
+        let queues = match (&wq, &node_wq) {
+            // SAFETY: the queues are a field of the engine declared after the workqueues,
+            // so they are dropped after them, once their runners have been drained.
+            (Ok(wq), Ok(node_wq)) => unsafe { Queues::new(wq, node_wq) },
+            _ => Err(ENOMEM),
+        };
         try_pin_init!(Self {
-            wq: OwnedWorkqueue::new_unbound(c"rasync")?,
-            // SAFETY: the helper only reads the module parameter.
-            node_wq: OwnedWorkqueue::new_node_affine(c"rasync_node", unsafe {
-                rasync_param_numa_strict()
-            })?,
+            wq: wq?,
+            node_wq: node_wq?,
+            queues: queues?,
             running: Running::new()?,
             owners: Owners::new()?,
             dfl_domain <- Domain::new(true, c"rasync_dfl_domain", kernel::static_lock_class!()),
@@ -132,6 +149,7 @@ impl Engine {
             drained <- SwaitQueue::new(c"rasync::drained", kernel::static_lock_class!()),
             next_cookie: AtomicU64::new(1),
             entry_count: AtomicU32::new(0),
+            entry_cache: EntryCache::new()?,
         })
     }
 
@@ -155,17 +173,11 @@ impl Engine {
         crate::domain::set_global(None);
     }
 
-    /// Returns where entries for `node` go: the node and the node-affine workqueue if
-    /// the node has online CPUs, else [`NUMA_NO_NODE`] and the workqueue for any CPU (a
+    /// Returns the submission queue for entries bound to `node`: the node's own, on the
+    /// node-affine workqueue, if the node has online CPUs, else the one for any CPU (a
     /// node without online CPUs means "any CPU", see `numa::node_has_cpus`).
-    ///
-    /// [`NUMA_NO_NODE`]: crate::numa::NUMA_NO_NODE
-    pub(crate) fn wq_for(&self, node: i32) -> (i32, &crate::wq::Workqueue) {
-        if crate::numa::node_has_cpus(node) {
-            (node, &self.node_wq)
-        } else {
-            (crate::numa::NUMA_NO_NODE, &self.wq)
-        }
+    pub(crate) fn queue_for(&self, node: i32) -> &Queue {
+        self.queues.for_node(node)
     }
 
     /// Returns the default (registered) domain used by `schedule()` and friends.
@@ -175,7 +187,12 @@ impl Engine {
 
     /// Waits until `module` has no queued entry (module notifier, [`crate::owner`]).
     pub(crate) fn drain_owner(&self, module: Owner, going: bool) {
-        self.owners.drain(module, going);
+        self.owners.drain(module, going, |owner, out| {
+            let mut n = 0;
+            self.running.running_funcs(owner, out, &mut n);
+            self.queues.queued_funcs(owner, out, &mut n);
+            n
+        });
     }
 
     /// Returns the number of entries allocated and not yet freed.
@@ -198,7 +215,7 @@ impl Engine {
         domain: &Domain,
         owner: Owner,
     ) -> u64 {
-        match KBox::pin_init(Entry::new(func, data, domain), GFP_ATOMIC) {
+        match EntryBox::new(Entry::new(func, data, domain), bindings::GFP_ATOMIC) {
             Ok(entry) if !self.too_busy() => self
                 .queue(entry, node, domain, owner)
                 .unwrap_or_else(|| self.run_now(func, data)),
@@ -225,7 +242,11 @@ impl Engine {
         owner: Owner,
     ) -> Option<u64> {
         // GFP_KERNEL, as async_schedule_dev_nocall() uses: it may sleep.
-        let entry = KBox::pin_init(Entry::new(func, data, &self.dfl_domain), GFP_KERNEL).ok()?;
+        let entry = EntryBox::new(
+            Entry::new(func, data, &self.dfl_domain),
+            bindings::GFP_KERNEL,
+        )
+        .ok()?;
         if self.too_busy() {
             return None;
         }
@@ -238,13 +259,7 @@ impl Engine {
 
     /// Attaches the entry to `owner`, takes a cookie, links the entry on `domain` (its
     /// own) and queues it. Returns `None`, dropping the entry, if `owner` refuses it.
-    fn queue(
-        &self,
-        mut entry: Pin<KBox<Entry>>,
-        node: i32,
-        domain: &Domain,
-        owner: Owner,
-    ) -> Option<u64> {
+    fn queue(&self, mut entry: EntryBox, node: i32, domain: &Domain, owner: Owner) -> Option<u64> {
         match self.owners.attach(owner, entry.as_mut()) {
             Ok(()) => {}
             Err(Refused::Going) => {
@@ -272,8 +287,13 @@ impl Engine {
             }
             self.entry_count.fetch_add(1, Ordering::Relaxed);
         }
-        let (node, wq) = self.wq_for(node);
-        wq.queue_work_node(node, entry);
+        if let Err(entry) = self.queue_for(node).push(entry) {
+            // No runner to be had: run it here, as the fallback does (no trace, not
+            // `current_is_async()`), then retire it like any other entry.
+            // SAFETY: the scheduler vouched for `func` and `data`, as with async_schedule().
+            unsafe { (entry.func)(entry.data, cookie) };
+            self.retire(entry);
+        }
         Some(cookie)
     }
 
@@ -310,6 +330,17 @@ impl Engine {
             // owner gave it up, and this entry was the last on it, so nobody else refers
             // to it. It came from `KBox::into_raw` in `rasync_domain_create`.
             drop(unsafe { KBox::from_raw(entry.domain.cast_mut()) });
+        }
+    }
+
+    /// Unlinks and frees an entry whose function has returned.
+    fn retire(&self, entry: EntryBox) {
+        self.finish(&entry);
+        // Last: once detached, the owning module may be freed.
+        self.owners.detach(&entry);
+        drop(entry);
+        if self.entry_count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.drained.wake_up_all();
         }
     }
 
@@ -377,8 +408,8 @@ impl Engine {
     }
 }
 
-/// Runs a queued entry: calls its function, unlinks it, frees it.
-pub(crate) fn run_entry(entry: Pin<KBox<Entry>>) {
+/// Runs a queued entry (in a runner): calls its function, unlinks it, frees it.
+pub(crate) fn run_entry(entry: EntryBox) {
     let Some(engine) = get() else {
         // Cannot happen: the engine is withdrawn only once no entry is pending.
         return;
@@ -393,7 +424,7 @@ pub(crate) fn run_entry(entry: Pin<KBox<Entry>>) {
     } else {
         0
     };
-    pin_init::stack_pin_init!(let record = Record::new(cookie, entry.domain()));
+    pin_init::stack_pin_init!(let record = Record::new(&entry));
     engine.running.enter(record.as_ref());
     // SAFETY: the scheduler vouched for `func` and `data`, as with async_schedule().
     unsafe { func(data, cookie) };
@@ -402,13 +433,7 @@ pub(crate) fn run_entry(entry: Pin<KBox<Entry>>) {
         // SAFETY: as above.
         unsafe { rasync_trace_returned(cookie, func, start) };
     }
-    engine.finish(&entry);
-    // Last: once detached, the owning module may be freed.
-    engine.owners.detach(&entry);
-    drop(entry);
-    if engine.entry_count.fetch_sub(1, Ordering::AcqRel) == 1 {
-        engine.drained.wake_up_all();
-    }
+    engine.retire(entry);
 }
 
 #[kunit_tests(rasync_engine)]

@@ -2,26 +2,38 @@
 
 //! An entry: one scheduled call, from `schedule*()` until its function has returned.
 //!
-//! An entry is allocated with `GFP_ATOMIC` (callers may have interrupts off), linked on
-//! its domain's list (and the global list if the domain is registered) under the
-//! domain's lock, then handed to the workqueue as a `Pin<KBox<Entry>>`. The worker calls
-//! the function, unlinks the entry (waking the waiters it unblocks) and frees it.
+//! An entry is allocated with `GFP_ATOMIC` (callers may have interrupts off) from
+//! rasync's own slab cache ([`EntryCache`], `entry_cache.c`), linked on its domain's list
+//! (and the global list if the domain is registered) under the domain's lock, then
+//! pushed as an [`EntryBox`] on the submission queue of its node ([`crate::runner`]). A
+//! runner calls the function, unlinks the entry (waking the waiters it unblocks) and
+//! frees it. An entry has no `work_struct` of its own, nor a link to its module (the
+//! module's record counts it): 80 bytes, where `kernel/async.c`'s `struct async_entry`
+//! takes a 96-byte kmalloc object.
 //!
 //! # Examples
 //!
 //! ```ignore
-//! let entry = KBox::pin_init(Entry::new(func, data, domain), GFP_ATOMIC)?;
+//! let entry = EntryBox::new(Entry::new(func, data, domain), GFP_ATOMIC)?;
 //! ```
 
 use crate::domain::{Domain, Link};
+use core::{ops::Deref, ptr::NonNull};
 use kernel::{
-    bindings::list_head,
+    alloc::AllocError,
+    bindings::{gfp_t, list_head},
     ffi::c_void,
-    impl_has_work, new_work,
     prelude::*,
     types::Opaque,
-    workqueue::{Work, WorkItem},
 };
+
+extern "C" {
+    fn rasync_entry_cache_create(size: usize, align: usize) -> c_int;
+    fn rasync_entry_cache_destroy();
+    fn rasync_entry_alloc(flags: gfp_t) -> *mut c_void;
+    fn rasync_entry_free(entry: *mut c_void);
+    fn rasync_entry_cache_object_size() -> usize;
+}
 
 /// `rasync_func_t`: the called function, `void (*)(void *data, rasync_cookie_t cookie)`.
 pub(crate) type Func = unsafe extern "C" fn(data: *mut c_void, cookie: u64);
@@ -34,18 +46,16 @@ pub(crate) type Func = unsafe extern "C" fn(data: *mut c_void, cookie: u64);
 ///   a full synchronize of it; or a heap domain destroyed from inside one of its own
 ///   entries, which the last of them frees in `Engine::finish`, after its last use).
 /// - `cookie` is set before the entry is linked and never changes afterwards.
-/// - The links are initialised; see [`crate::domain`] for when they are on lists, and
-///   [`crate::owner`] for `owner_link`, which is on a list exactly when `owner` is set.
+/// - The links are initialised; see [`crate::domain`] for when they are on lists.
+/// - A non-null `owner` is a record of [`crate::owner`] that counts the entry.
 #[pin_data]
 pub(crate) struct Entry {
-    #[pin]
-    work: Work<Entry>,
+    /// The next entry on its submission queue ([`crate::runner`]), under the queue's lock.
+    pub(crate) next: *mut Entry,
     #[pin]
     domain_link: Opaque<list_head>,
     #[pin]
     global_link: Opaque<list_head>,
-    #[pin]
-    pub(crate) owner_link: Opaque<list_head>,
     pub(crate) cookie: u64,
     pub(crate) func: Func,
     pub(crate) data: *mut c_void,
@@ -58,20 +68,15 @@ pub(crate) struct Entry {
 // as `kernel/async.c` does; `domain` is `Sync`.
 unsafe impl Send for Entry {}
 
-impl_has_work! {
-    impl HasWork<Self> for Entry { self.work }
-}
-
 impl Entry {
     /// Returns an initialiser for an unlinked entry of `domain` (cookie not yet set).
     pub(crate) fn new(func: Func, data: *mut c_void, domain: &Domain) -> impl PinInit<Self> {
         let domain = core::ptr::from_ref(domain);
         pin_init!(Self {
-            work <- new_work!("rasync::Entry::work"),
+            next: core::ptr::null_mut(),
             domain_link <- crate::list::new_link(),
             global_link <- crate::list::new_link(),
-            owner_link <- crate::list::new_link(),
-            cookie: 0,
+                    cookie: 0,
             func,
             data,
             domain,
@@ -82,8 +87,9 @@ impl Entry {
     /// Returns the slab object size of one entry: all that a queued entry allocates
     /// (the owner records of [`crate::owner`] are per module, not per entry).
     pub(crate) fn slab_bytes() -> usize {
-        // SAFETY: the function only computes the size class of a `kmalloc` size.
-        unsafe { kernel::bindings::kmalloc_size_roundup(size_of::<Self>()) }
+        // SAFETY: the cache exists while the engine does, and the caller reached us
+        // through the engine.
+        unsafe { rasync_entry_cache_object_size() }
     }
 
     /// Returns the entry's link for lists of kind `link`.
@@ -117,10 +123,102 @@ impl Entry {
     }
 }
 
-impl WorkItem for Entry {
-    type Pointer = Pin<KBox<Entry>>;
+/// The slab cache entries come from: created with the engine, destroyed with it.
+///
+/// # Invariants
+///
+/// While an `EntryCache` exists, `entry_cache.c`'s cache does. There is one at a time.
+pub(crate) struct EntryCache(());
 
-    fn run(this: Pin<KBox<Entry>>) {
-        crate::engine::run_entry(this);
+impl EntryCache {
+    /// Creates the cache, sized and aligned for [`Entry`].
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: called once, at engine creation, before any entry is allocated.
+        kernel::error::to_result(unsafe {
+            rasync_entry_cache_create(size_of::<Entry>(), align_of::<Entry>())
+        })?;
+        // INVARIANT: the cache was created.
+        Ok(Self(()))
+    }
+}
+
+impl Drop for EntryCache {
+    fn drop(&mut self) {
+        // SAFETY: the engine drops its cache last, once no entry is left (every
+        // `EntryBox` was freed: rasync unloads only when none is pending).
+        unsafe { rasync_entry_cache_destroy() };
+    }
+}
+
+/// An owned, pinned [`Entry`] in rasync's entry cache: `Pin<KBox<Entry>>` for a slab
+/// cache of its own.
+///
+/// # Invariants
+///
+/// `0` points to an initialised `Entry` in an object of the entry cache, owned by this
+/// box; the entry is never moved.
+pub(crate) struct EntryBox(NonNull<Entry>);
+
+// SAFETY: an entry may be handed to any CPU (`Entry: Send`), and the box owns it.
+unsafe impl Send for EntryBox {}
+
+impl EntryBox {
+    /// Allocates an entry with `gfp` (`bindings::GFP_ATOMIC` or `GFP_KERNEL`) and
+    /// initialises it with `init`.
+    pub(crate) fn new(init: impl PinInit<Entry>, gfp: gfp_t) -> Result<Self, AllocError> {
+        // SAFETY: an `EntryCache` exists while the engine does; callers schedule
+        // through the engine.
+        let raw = unsafe { rasync_entry_alloc(gfp) }.cast::<Entry>();
+        let ptr = NonNull::new(raw).ok_or(AllocError)?;
+        // SAFETY: `raw` is a fresh object of the cache, sized and aligned for `Entry`,
+        // and it stays in place.
+        unsafe { pin_init::raw_init(raw, init) };
+        // INVARIANT: an initialised entry in a cache object, owned by the box.
+        Ok(Self(ptr))
+    }
+
+    /// Gives up ownership: the entry stays in place until [`EntryBox::from_raw`].
+    pub(crate) fn into_raw(self) -> *mut Entry {
+        let ptr = self.0.as_ptr();
+        core::mem::forget(self);
+        ptr
+    }
+
+    /// Takes ownership back of an entry given up by [`EntryBox::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// `ptr` came from `into_raw` and is not owned by anyone else.
+    pub(crate) unsafe fn from_raw(ptr: *mut Entry) -> Self {
+        // SAFETY: the caller guarantees `ptr` came from `into_raw`, so it is non-null.
+        // INVARIANT: ownership comes back with the entry still in place.
+        Self(unsafe { NonNull::new_unchecked(ptr) })
+    }
+
+    /// Returns the entry, pinned, for changes.
+    pub(crate) fn as_mut(&mut self) -> Pin<&mut Entry> {
+        // SAFETY: the box owns the entry (type invariant), which never moves.
+        unsafe { Pin::new_unchecked(self.0.as_mut()) }
+    }
+}
+
+impl Deref for EntryBox {
+    type Target = Entry;
+
+    fn deref(&self) -> &Entry {
+        // SAFETY: the box owns an initialised entry (type invariant).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Drop for EntryBox {
+    fn drop(&mut self) {
+        let raw = self.0.as_ptr();
+        // SAFETY: the box owns the initialised entry, which is dropped once, in place;
+        // its object then goes back to the cache it came from.
+        unsafe {
+            core::ptr::drop_in_place(raw);
+            rasync_entry_free(raw.cast());
+        }
     }
 }

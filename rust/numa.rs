@@ -62,11 +62,16 @@ pub(crate) fn node_has_cpus(node: i32) -> bool {
     unsafe { rasync_helper_node_has_cpus(node) }
 }
 
-/// Returns an iterator over the online nodes.
-pub(crate) fn online_nodes() -> impl Iterator<Item = i32> {
+/// Returns `nr_node_ids`: one more than the highest possible node number.
+pub(crate) fn nr_node_ids() -> usize {
     // SAFETY: `nr_node_ids` is set up during early boot and read-only afterwards.
     let nr = unsafe { rasync_helper_nr_node_ids() };
-    (0..nr).filter(|&n| node_online(n))
+    nr.max(1) as usize
+}
+
+/// Returns an iterator over the online nodes.
+pub(crate) fn online_nodes() -> impl Iterator<Item = i32> {
+    (0..nr_node_ids() as i32).filter(|&n| node_online(n))
 }
 
 /// Returns the node of `dev`, or [`NUMA_NO_NODE`].

@@ -14,68 +14,75 @@
 //!
 //! The caller says who it is: `include/rasync.h`'s inline wrappers pass `THIS_MODULE`,
 //! and `include/rasync.rs` passes the consumer crate's module. Each module that has
-//! queued entries has an [`Owner`] record, found by hashing the module pointer into one of
-//! [`BUCKETS`] locked lists; the record lists the module's queued entries through their
-//! `owner_link`.
+//! queued entries has an [`Owner`] record that counts them. The records hang off
+//! [`BUCKETS`] singly linked chains by a hash of the module pointer; the hot path finds
+//! its record and counts an entry in or out with atomics, without a lock:
+//!
+//! - records are only ever added to a chain (at its head, under `lock`, published with
+//!   a release store) and are freed only with the [`Owners`], when rasync unloads, so a
+//!   lock-free walk never meets freed memory;
+//! - a record whose module is gone (`MODULE_STATE_GOING` drained) is recycled: its
+//!   `module` is cleared, and the next module without a record takes it over;
+//! - `attach` counts the entry in, *then* reads the module's state; the notifier runs
+//!   after the loader set `MODULE_STATE_GOING`, and reads the count after a full
+//!   barrier. Either the attacher sees `GOING` (and counts itself out again, refusing
+//!   the entry) or the notifier sees its count: no entry is queued unseen past the
+//!   notification (Dekker's pattern, both sides `SeqCst`).
 //!
 //! # Invariants
 //!
-//! - An entry with a non-null `owner` is on that owner's `entries` list from queueing
-//!   until its function has returned and it has left its domain's lists; that is the
-//!   last time rasync touches anything of the owning module.
-//! - An owner record is on its bucket from its first queued entry until the module's
-//!   `MODULE_STATE_GOING` notification found it without entries; a module in state
-//!   `MODULE_STATE_GOING` never gets an entry added (checked under the bucket lock, after
-//!   the loader set the state), so no entry of it is queued past the notification.
+//! - An entry with a non-null `owner` is counted in that record's `pending` from
+//!   `attach` until `detach`, which comes after its function has returned and it has left
+//!   its domain's lists; that is the last time rasync touches anything of the owning
+//!   module for it.
+//! - A record is on exactly one chain for the lifetime of the [`Owners`]; `module` is
+//!   written only under `lock`; a record with a null `module` has `pending == 0` except
+//!   for the moment a late attacher counts itself in and out.
 //! - `drained` is non-null only while a notifier waits for the record's entries; it is
-//!   completed and cleared, under the bucket lock, by the entry that empties the list.
+//!   taken (swapped to null) exactly once, by the `detach` that empties the record or by
+//!   the notifier itself, and whoever takes it completes it or stops waiting for it.
 //!
 //! # Examples
 //!
 //! ```ignore
 //! owners.attach(module, &entry)?;  // in Engine::queue, before taking a cookie
-//! owners.detach(&entry);           // in run_entry, after the entry left its domain
-//! owners.drain(module, true);      // MODULE_STATE_GOING notifier
+//! owners.detach(&entry);           // in Engine::retire, after the entry left its domain
+//! owners.drain(module, true, names); // MODULE_STATE_GOING notifier
 //! ```
 //!
 //! C header: [`include/linux/module.h`](srctree/include/linux/module.h)
 
 use crate::{
     entry::{Entry, Func},
-    list,
-    lock::{IrqGuard, IrqSpinLock},
-    shards::Shards,
+    lock::IrqSpinLock,
     wait::Completion,
 };
-use core::ptr::null_mut;
-use kernel::{
-    bindings::list_head,
-    ffi::c_void,
-    prelude::*,
-    types::Opaque, //
+use core::{
+    ptr::null_mut,
+    sync::atomic::{fence, AtomicPtr, AtomicU32, Ordering},
 };
+use kernel::{bindings, ffi::c_void, prelude::*};
 
 extern "C" {
     fn rasync_helper_module_going(module: *mut c_void) -> bool;
     fn rasync_warn_slow_removal(module: *mut c_void, pending: u32, funcs: *const Func, n: u32);
 }
 
-/// Number of independently locked lists of owner records.
+/// Number of chains of owner records.
 const BUCKETS: usize = 16;
 
 /// How many pending functions the slow-removal warning names.
-const WARN_FUNCS: usize = 8;
+pub(crate) const WARN_FUNCS: usize = 8;
 
 /// How long a removal waits before it warns that the module left entries pending.
 const WARN_AFTER_MS: u32 = 1000;
 
-/// The record of one module that has queued entries.
-#[repr(C)]
-struct Owner {
-    link: list_head,
-    module: *mut c_void,
-    entries: list_head,
-    drained: *const Completion,
+/// The record of one module that has (or had) queued entries.
+pub(crate) struct Owner {
+    next: AtomicPtr<Owner>,
+    module: AtomicPtr<c_void>,
+    pending: AtomicU32,
+    drained: AtomicPtr<Completion>,
 }
 
 /// Why an entry could not be attached to its module; the caller runs it synchronously.
@@ -86,66 +93,111 @@ pub(crate) enum Refused {
     NoMemory,
 }
 
-/// The owner records of all modules with queued entries, in buckets by module.
+/// The chains and the lock that serialises their writers.
+struct Table {
+    lock: bindings::spinlock_t,
+    heads: [AtomicPtr<Owner>; BUCKETS],
+}
+
+/// The owner records of all modules that queued entries.
 ///
 /// # Invariants
 ///
-/// The module-level invariants hold.
+/// `table.lock` is initialised; the module-level invariants hold.
 pub(crate) struct Owners {
-    buckets: Shards<BUCKETS>,
+    table: KBox<Table>,
+}
+
+// SAFETY: the chains are atomics, written under the lock; records are only read through
+// atomics and are never freed before the `Owners`.
+unsafe impl Sync for Owners {}
+// SAFETY: as above.
+unsafe impl Send for Owners {}
+
+fn bucket_of(module: *mut c_void) -> usize {
+    // Modules are at least cache-line aligned: drop the low bits first.
+    ((module as usize) >> 6).wrapping_mul(0x9E37_79B9) % BUCKETS
 }
 
 impl Owners {
-    /// Allocates and initialises the buckets.
+    /// Allocates the (empty) chains.
     pub(crate) fn new() -> Result<Self> {
-        // INVARIANT: no records yet.
-        Ok(Self {
-            buckets: Shards::new(c"rasync_owners", kernel::static_lock_class!())?,
-        })
-    }
-
-    fn bucket(&self, module: *mut c_void) -> (&IrqSpinLock, *mut list_head) {
-        self.buckets.get(module)
-    }
-
-    /// Returns the record of `module` on the bucket list `head`, or null.
-    ///
-    /// # Safety
-    ///
-    /// The caller holds the lock of the bucket whose list is `head`.
-    unsafe fn find(_guard: &IrqGuard<'_>, head: *mut list_head, module: *mut c_void) -> *mut Owner {
-        // SAFETY: the list is locked; its nodes are the `link`s of live records.
+        let mut table = KBox::<Table>::new_uninit(GFP_KERNEL)?;
+        let raw = table.as_mut_ptr();
+        // SAFETY: `raw` is valid for writes; every field is written once, in place.
         unsafe {
-            let mut node = (*head).next;
-            while node != head {
-                let owner = kernel::container_of!(node, Owner, link);
-                if (*owner).module == module {
-                    return owner;
-                }
-                node = (*node).next;
+            for i in 0..BUCKETS {
+                (&raw mut (*raw).heads[i]).write(AtomicPtr::new(null_mut()));
             }
+            IrqSpinLock::init(
+                &raw mut (*raw).lock,
+                c"rasync_owners",
+                kernel::static_lock_class!().get_ref(),
+            );
         }
-        null_mut()
+        // SAFETY: every field was initialised above.
+        let table = unsafe { table.assume_init() };
+        // INVARIANT: the lock is initialised; no records yet.
+        Ok(Self { table })
     }
 
-    /// Allocates an empty record for `module` (not yet on any list).
-    fn new_owner(module: *mut c_void) -> Result<*mut Owner, Refused> {
-        let mut owner = KBox::<Owner>::new_uninit(GFP_ATOMIC).map_err(|_| Refused::NoMemory)?;
-        let raw = owner.as_mut_ptr();
-        // SAFETY: `raw` is valid for writes; every field is written before use.
-        unsafe {
-            list::init(&raw mut (*raw).link);
-            (&raw mut (*raw).module).write(module);
-            list::init(&raw mut (*raw).entries);
-            (&raw mut (*raw).drained).write(core::ptr::null());
-        }
-        // SAFETY: every field was initialised above. The record is never moved: it is
-        // freed with `KBox::from_raw` in `drain` once off its bucket.
-        Ok(KBox::into_raw(unsafe { owner.assume_init() }))
+    fn lock(&self) -> &IrqSpinLock {
+        let lock = core::ptr::from_ref(&self.table.lock).cast_mut();
+        // SAFETY: the lock is initialised (type invariant) and lives as long as `self`.
+        unsafe { IrqSpinLock::from_raw(lock) }
     }
 
-    /// Links `entry` to the record of `module` (created if needed), unless the module is
-    /// going away. A null `module` (built-in caller) is never unloaded: nothing to track.
+    /// Returns the record of `module`, or null, walking its chain without a lock.
+    fn find(&self, module: *mut c_void) -> *const Owner {
+        let mut owner = self.table.heads[bucket_of(module)].load(Ordering::Acquire);
+        while !owner.is_null() {
+            // SAFETY: records are never freed while `self` lives (module invariant).
+            let o = unsafe { &*owner };
+            if o.module.load(Ordering::Relaxed) == module {
+                return owner;
+            }
+            owner = o.next.load(Ordering::Acquire);
+        }
+        core::ptr::null()
+    }
+
+    /// Returns the record of `module`, taking over a recycled one or adding a new one.
+    fn find_or_add(&self, module: *mut c_void) -> Result<*const Owner, Refused> {
+        let _guard = self.lock().lock_irqsave();
+        let owner = self.find(module);
+        if !owner.is_null() {
+            return Ok(owner);
+        }
+        let head = &self.table.heads[bucket_of(module)];
+        let mut free = head.load(Ordering::Relaxed);
+        while !free.is_null() {
+            // SAFETY: as in `find`.
+            let o = unsafe { &*free };
+            if o.module.load(Ordering::Relaxed).is_null() {
+                // INVARIANT: written under the lock; a recycled record has no entries.
+                o.module.store(module, Ordering::Relaxed);
+                return Ok(free);
+            }
+            free = o.next.load(Ordering::Relaxed);
+        }
+        let owner = KBox::new(
+            Owner {
+                next: AtomicPtr::new(head.load(Ordering::Relaxed)),
+                module: AtomicPtr::new(module),
+                pending: AtomicU32::new(0),
+                drained: AtomicPtr::new(null_mut()),
+            },
+            GFP_ATOMIC,
+        )
+        .map_err(|_| Refused::NoMemory)?;
+        let owner = KBox::into_raw(owner);
+        // INVARIANT: published fully initialised, under the lock; freed only in `drop`.
+        head.store(owner, Ordering::Release);
+        Ok(owner)
+    }
+
+    /// Counts `entry` in for `module` (its record created if needed), unless the module
+    /// is going away. A null `module` (built-in caller) is never unloaded: nothing to do.
     pub(crate) fn attach(
         &self,
         module: *mut c_void,
@@ -154,166 +206,131 @@ impl Owners {
         if module.is_null() {
             return Ok(());
         }
-        let (lock, head) = self.bucket(module);
-        let mut spare: *mut Owner = null_mut();
-        let result = loop {
-            let guard = lock.lock_irqsave();
-            // SAFETY: the helper reads the module's state; the module is live, as its
-            // code is calling us.
-            if unsafe { rasync_helper_module_going(module) } {
-                break Err(Refused::Going);
-            }
-            // SAFETY: the bucket is locked.
-            let mut owner = unsafe { Self::find(&guard, head, module) };
-            if owner.is_null() && !spare.is_null() {
-                // SAFETY: the bucket is locked; `spare` is a fresh, unlinked record.
-                // INVARIANT: the record joins its bucket with its first entry.
-                unsafe { list::add_tail(&raw mut (*spare).link, head) };
-                owner = core::mem::take(&mut spare);
-            }
-            if !owner.is_null() {
-                // SAFETY: `owner_link` and `owner` are not structurally pinned; the entry
-                // is not queued yet, so nobody else looks at them.
-                let entry = unsafe { entry.get_unchecked_mut() };
-                entry.owner = owner.cast();
-                // SAFETY: the bucket is locked and the record live; the entry stays live
-                // until `detach` unlinks it.
-                // INVARIANT: the entry is on its owner's list from now until `detach`.
-                unsafe { list::add_tail(entry.owner_link.get(), &raw mut (*owner).entries) };
-                break Ok(());
-            }
-            drop(guard);
-            match Self::new_owner(module) {
-                Ok(fresh) => spare = fresh,
-                Err(e) => break Err(e),
-            }
-        };
-        if !spare.is_null() {
-            // SAFETY: `spare` came from `KBox::into_raw` and was never linked.
-            drop(unsafe { KBox::from_raw(spare) });
+        let mut owner = self.find(module);
+        if owner.is_null() {
+            owner = self.find_or_add(module)?;
         }
-        result
+        // SAFETY: records live as long as `self`.
+        let o = unsafe { &*owner };
+        o.pending.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: the helper reads the module's state; the module is live, as its code
+        // is calling us.
+        if unsafe { rasync_helper_module_going(module) } {
+            Self::count_out(o);
+            return Err(Refused::Going);
+        }
+        // SAFETY: `owner` is not structurally pinned; the entry is not queued yet.
+        // INVARIANT: counted in from now until `detach`.
+        unsafe { entry.get_unchecked_mut().owner = owner.cast_mut().cast() };
+        Ok(())
     }
 
-    /// Unlinks a finished entry from its owner, waking a notifier waiting for the last one.
-    /// After this, rasync touches nothing of the owning module for this entry.
+    /// Counts one entry of `o` out, completing a notifier waiting for the last one.
+    fn count_out(o: &Owner) {
+        if o.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+            let done = o.drained.swap(null_mut(), Ordering::SeqCst);
+            if !done.is_null() {
+                // SAFETY: the notifier keeps its completion alive until it is taken and
+                // completed (module invariant).
+                unsafe { (*done).complete() };
+            }
+        }
+    }
+
+    /// Counts a finished entry out of its owner. After this, rasync touches nothing of the
+    /// owning module for this entry.
     pub(crate) fn detach(&self, entry: &Entry) {
         let owner = entry.owner.cast::<Owner>();
+        if !owner.is_null() {
+            // SAFETY: records live as long as `self`.
+            Self::count_out(unsafe { &*owner });
+        }
+    }
+
+    /// Waits until `module` has no queued entry. For a `going` module, also recycles its
+    /// record, and warns if that took over a second, naming up to [`WARN_FUNCS`] pending
+    /// functions that `names` finds for the record (it returns how many it wrote).
+    pub(crate) fn drain(
+        &self,
+        module: *mut c_void,
+        going: bool,
+        names: impl Fn(*const c_void, &mut [Option<Func>; WARN_FUNCS]) -> usize,
+    ) {
+        let owner = self.find(module);
         if owner.is_null() {
             return;
         }
-        // SAFETY: the record lives while it has entries (module invariant); `module` is
-        // written only at creation.
-        let (lock, _) = self.bucket(unsafe { (*owner).module });
-        let _guard = lock.lock_irqsave();
-        // SAFETY: the bucket is locked; the entry is on its owner's list (invariant).
-        unsafe {
-            list::del_init(entry.owner_link.get());
-            if list::is_empty(&raw const (*owner).entries) && !(*owner).drained.is_null() {
-                // INVARIANT: the waiter is completed and forgotten under the lock.
-                (*(*owner).drained).complete();
-                (*owner).drained = core::ptr::null();
-            }
-        }
-    }
-
-    /// Waits until `module` has no queued entry. For a `going` module, also forgets its
-    /// record, and warns (naming the pending functions) if that took over a second.
-    pub(crate) fn drain(&self, module: *mut c_void, going: bool) {
-        let (lock, head) = self.bucket(module);
+        // SAFETY: records live as long as `self`.
+        let o = unsafe { &*owner };
         let mut waited_ms = 0u32;
         let mut warned = false;
         loop {
-            pin_init::stack_pin_init!(let done = Completion::new());
-            let mut funcs: [Option<Func>; WARN_FUNCS] = [None; WARN_FUNCS];
-            let mut pending = 0u32;
-            {
-                let guard = lock.lock_irqsave();
-                // SAFETY: the bucket is locked.
-                let owner = unsafe { Self::find(&guard, head, module) };
-                if owner.is_null() {
-                    return;
-                }
-                // SAFETY: the bucket is locked and the record is on it, so it is live.
-                unsafe {
-                    if list::is_empty(&raw const (*owner).entries) {
-                        (*owner).drained = core::ptr::null();
-                        if going {
-                            // INVARIANT: the module is GOING and has no entries: its
-                            // record leaves the bucket and no entry can join it again.
-                            list::del_init(&raw mut (*owner).link);
-                            drop(guard);
-                            drop(KBox::from_raw(owner));
-                        }
-                        return;
-                    }
-                    if going && !warned && waited_ms >= WARN_AFTER_MS {
-                        let mut node = (*owner).entries.next;
-                        while node != &raw mut (*owner).entries {
-                            let entry = kernel::container_of!(
-                                node.cast::<Opaque<list_head>>(),
-                                Entry,
-                                owner_link
-                            );
-                            if let Some(slot) = funcs.get_mut(pending as usize) {
-                                *slot = Some((*entry).func);
-                            }
-                            pending += 1;
-                            node = (*node).next;
-                        }
-                    }
-                    // INVARIANT: set under the lock; cleared by the last `detach` or above.
-                    (*owner).drained = core::ptr::from_ref(done.as_ref().get_ref());
-                }
+            // Pairs with the attacher's count-then-check (module documentation).
+            fence(Ordering::SeqCst);
+            if o.pending.load(Ordering::SeqCst) == 0 {
+                break;
             }
-            if pending > 0 {
+            if going && !warned && waited_ms >= WARN_AFTER_MS {
                 warned = true;
-                let named = funcs.iter().take_while(|f| f.is_some()).count();
+                let mut funcs: [Option<Func>; WARN_FUNCS] = [None; WARN_FUNCS];
+                let named = names(owner.cast(), &mut funcs).min(WARN_FUNCS);
+                let pending = o.pending.load(Ordering::Relaxed);
                 // SAFETY: `Option<Func>` has the layout of a nullable function pointer;
-                // the first `named` slots are `Some`.
+                // the first `named` slots were written by `names`.
                 unsafe {
                     rasync_warn_slow_removal(module, pending, funcs.as_ptr().cast(), named as u32)
                 };
             }
-            if !done.wait_timeout_ms(WARN_AFTER_MS) {
-                waited_ms = waited_ms.saturating_add(WARN_AFTER_MS);
+            pin_init::stack_pin_init!(let done = Completion::new());
+            let ptr = core::ptr::from_ref(done.as_ref().get_ref()).cast_mut();
+            // INVARIANT: published before the count is read again; taken back below.
+            o.drained.store(ptr, Ordering::SeqCst);
+            let mut completed = false;
+            if o.pending.load(Ordering::SeqCst) != 0 {
+                completed = done.wait_timeout_ms(WARN_AFTER_MS);
+                if !completed {
+                    waited_ms = waited_ms.saturating_add(WARN_AFTER_MS);
+                }
             }
-            // Whether completed or timed out, the next round re-checks under the lock
-            // and clears or replaces `drained` before `done` goes out of scope.
-            let guard = lock.lock_irqsave();
-            // SAFETY: the bucket is locked.
-            let owner = unsafe { Self::find(&guard, head, module) };
-            if !owner.is_null() {
-                // SAFETY: the bucket is locked and the record is live.
-                unsafe { (*owner).drained = core::ptr::null() };
+            if o.drained.swap(null_mut(), Ordering::SeqCst).is_null() && !completed {
+                // A detach took it and completes it: wait before `done` goes away.
+                done.wait();
             }
+        }
+        if going {
+            let _guard = self.lock().lock_irqsave();
+            // INVARIANT: the module is GOING and has no entries; a late attacher of it
+            // counts itself out again. The record is free for another module.
+            o.module.store(null_mut(), Ordering::Relaxed);
         }
     }
 
-    /// Returns whether no module has a record (all entries finished).
+    /// Returns whether no module has a queued entry.
     pub(crate) fn is_empty(&self) -> bool {
-        (0..BUCKETS).all(|i| {
-            let (lock, head) = self.buckets.at(i);
-            let _guard = lock.lock_irqsave();
-            // SAFETY: the list is initialised and locked.
-            unsafe { list::is_empty(head) }
+        self.table.heads.iter().all(|head| {
+            let mut owner = head.load(Ordering::Acquire);
+            while !owner.is_null() {
+                // SAFETY: records live as long as `self`.
+                let o = unsafe { &*owner };
+                if o.pending.load(Ordering::Relaxed) != 0 {
+                    return false;
+                }
+                owner = o.next.load(Ordering::Acquire);
+            }
+            true
         })
     }
 }
 
 impl Drop for Owners {
     fn drop(&mut self) {
-        // Records of modules that are still loaded (their entries all finished: rasync
-        // unloads only once no entry is pending) are freed here.
-        for i in 0..BUCKETS {
-            let head = self.buckets.head_mut(i);
-            // SAFETY: exclusive access at drop; the nodes are the links of records from
-            // `KBox::into_raw`, each freed once after being unlinked.
-            unsafe {
-                while let Some(node) = list::first(head) {
-                    list::del_init(node);
-                    drop(KBox::from_raw(kernel::container_of!(node, Owner, link)));
-                }
+        for head in &self.table.heads {
+            let mut owner = head.swap(null_mut(), Ordering::Relaxed);
+            while !owner.is_null() {
+                // SAFETY: each record came from `KBox::into_raw`, is on one chain only and
+                // is freed once; nobody else walks the chains at drop.
+                let boxed = unsafe { KBox::from_raw(owner) };
+                owner = boxed.next.load(Ordering::Relaxed);
             }
         }
     }

@@ -25,6 +25,13 @@ int rasync_helper_wq_sysfs_write(const char *wq, const char *attr, const char *v
 void *rasync_helper_kthread_run(int (*fn)(void *), void *data);
 void rasync_helper_task_put(void *task, bool show_stack);
 
+/* entry_cache.c */
+int rasync_entry_cache_create(size_t size, size_t align);
+void rasync_entry_cache_destroy(void);
+void *rasync_entry_alloc(gfp_t flags);
+void rasync_entry_free(void *entry);
+size_t rasync_entry_cache_object_size(void);
+
 /* lifecycle.c */
 int rasync_lifecycle_register(void);
 void rasync_lifecycle_unregister(void);

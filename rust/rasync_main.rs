@@ -13,6 +13,7 @@ mod module;
 mod numa;
 mod owner;
 mod params;
+mod runner;
 mod running;
 mod shards;
 mod wait;

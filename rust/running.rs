@@ -32,13 +32,19 @@
 //! running.leave(&record);
 //! ```
 
-use crate::{domain::Domain, list, shards::Shards};
+use crate::{
+    domain::Domain,
+    entry::{Entry, Func},
+    list,
+    shards::Shards,
+};
 use core::{
     ptr::null_mut,
     sync::atomic::{AtomicPtr, AtomicUsize, Ordering},
 };
 use kernel::{
     bindings::{self, list_head},
+    ffi::c_void,
     prelude::*,
     types::Opaque,
 };
@@ -51,9 +57,14 @@ const SHARDS: usize = 64;
 const NO_SLOT: usize = usize::MAX;
 
 /// One slot of the table.
+///
+/// `owner` and `func` copy the record's, for other tasks: a module's slow-removal warning
+/// names its running functions from them ([`Running::running_funcs`]).
 struct Slot {
     task: AtomicPtr<bindings::task_struct>,
     record: AtomicPtr<Record>,
+    owner: AtomicPtr<c_void>,
+    func: AtomicUsize,
 }
 
 /// The running entry of one task, on that task's stack.
@@ -64,20 +75,24 @@ pub(crate) struct Record {
     task: *mut bindings::task_struct,
     cookie: u64,
     domain: *const Domain,
+    owner: *mut c_void,
+    func: Func,
     /// Where [`Running::enter`] put the record: a slot index, or [`NO_SLOT`].
     place: AtomicUsize,
 }
 
 impl Record {
-    /// Returns an initialiser for the record of the current task running `cookie`.
-    pub(crate) fn new(cookie: u64, domain: &Domain) -> impl PinInit<Self> {
-        let domain = core::ptr::from_ref(domain);
+    /// Returns an initialiser for the record of the current task running `entry`.
+    pub(crate) fn new(entry: &Entry) -> impl PinInit<Self> {
+        let (cookie, domain, owner, func) = (entry.cookie, entry.domain, entry.owner, entry.func);
         pin_init!(Self {
             link <- list::new_link(),
             // SAFETY: `get_current` has no preconditions.
             task: unsafe { bindings::get_current() },
             cookie,
             domain,
+            owner,
+            func,
             place: AtomicUsize::new(NO_SLOT),
         })
     }
@@ -126,6 +141,8 @@ impl Running {
                 base.add(i).write(Slot {
                     task: AtomicPtr::new(null_mut()),
                     record: AtomicPtr::new(null_mut()),
+                    owner: AtomicPtr::new(null_mut()),
+                    func: AtomicUsize::new(0),
                 })
             };
         }
@@ -159,6 +176,8 @@ impl Running {
                     core::ptr::from_ref(record.get_ref()).cast_mut(),
                     Ordering::Relaxed,
                 );
+                slot.owner.store(record.owner, Ordering::Relaxed);
+                slot.func.store(record.func as usize, Ordering::Relaxed);
                 if self.probe.load(Ordering::Relaxed) <= i {
                     self.probe.fetch_max(i + 1, Ordering::Relaxed);
                 }
@@ -182,6 +201,7 @@ impl Running {
         if index != NO_SLOT {
             let slot = &self.slots[index];
             slot.record.store(null_mut(), Ordering::Relaxed);
+            slot.owner.store(null_mut(), Ordering::Relaxed);
             // INVARIANT: the slot is free again; the record is no longer reachable.
             slot.task.store(null_mut(), Ordering::Release);
             return;
@@ -230,6 +250,35 @@ impl Running {
             }
         }
         None
+    }
+}
+
+impl Running {
+    /// Writes to `out`, from index `*n` on, the functions of `owner`'s running entries
+    /// (a best-effort snapshot, for a warning: a slot may change while it is read).
+    /// Entries beyond the lock-free table are not named.
+    pub(crate) fn running_funcs(
+        &self,
+        owner: *const c_void,
+        out: &mut [Option<Func>],
+        n: &mut usize,
+    ) {
+        for slot in self.slots.iter() {
+            if *n >= out.len() {
+                return;
+            }
+            if slot.owner.load(Ordering::Relaxed).cast_const() != owner
+                || slot.task.load(Ordering::Acquire).is_null()
+            {
+                continue;
+            }
+            let func = slot.func.load(Ordering::Relaxed);
+            if func != 0 {
+                // SAFETY: a non-zero `func` was stored from a `Func` by `enter`.
+                out[*n] = Some(unsafe { core::mem::transmute::<usize, Func>(func) });
+                *n += 1;
+            }
+        }
     }
 }
 

@@ -4,8 +4,8 @@
 //! hashing a pointer.
 //!
 //! Used where many CPUs touch unrelated records keyed by a pointer: the running entries
-//! keyed by task ([`crate::running`]) and the per-module records keyed by module
-//! ([`crate::owner`]). Records that hash apart never contend for a lock.
+//! keyed by task ([`crate::running`]), behind its lock-free table. Records that hash
+//! apart never contend for a lock.
 //!
 //! # Examples
 //!
@@ -81,10 +81,5 @@ impl<const N: usize> Shards<N> {
     pub(crate) fn get<T>(&self, key: *const T) -> (&IrqSpinLock, *mut list_head) {
         // Kernel objects are at least cache-line aligned: drop the low bits first.
         self.at(((key as usize) >> 6).wrapping_mul(0x9E37_79B9) % N)
-    }
-
-    /// Returns the list head of shard `i`, for exclusive use (no lock needed).
-    pub(crate) fn head_mut(&mut self, i: usize) -> *mut list_head {
-        &raw mut self.shards[i].list
     }
 }

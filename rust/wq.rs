@@ -217,7 +217,8 @@ mod tests {
 
     /// Queues a probe on `node` of rasync's workqueue and returns the CPU it ran on.
     fn cpu_of_work_on(node: i32) -> Result<u32> {
-        let (node, wq) = engine::get().ok_or(ENODEV)?.wq_for(node);
+        let queue = engine::get().ok_or(ENODEV)?.queue_for(node);
+        let (node, wq) = (queue.node(), queue.wq());
         let probe = Arc::pin_init(
             pin_init!(Probe {
                 work <- new_work!("rasync::wq::tests::Probe"),

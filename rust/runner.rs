@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Submission queues and their runners: how queued entries reach a CPU.
+//!
+//! `kernel/async.c` hands every entry to the workqueue as its own work item: one
+//! `queue_work_node()` (pool lock, worker wake-up) and one `process_one_work()` per
+//! entry. rasync instead keeps one FIFO submission queue per node with online CPUs, plus
+//! one for "any CPU", each drained by *runners*: work items on rasync's workqueues that
+//! run the queue's entries one after another until it is empty, as the 2009 async
+//! thread pool did. A burst of entries then costs one work item per runner, not one per
+//! entry, and an entry needs no `work_struct` (an 8-byte queue link instead).
+//!
+//! Runners scale themselves, so that entries which sleep, or wait for each other, all run
+//! at once as they would as separate work items:
+//!
+//! - a queue counts its runners that will look at it again before they stop
+//!   (`searching`): a runner between two entries, or queued and not yet started;
+//! - a push that finds no searching runner starts one;
+//! - a runner that takes an entry while others are still queued starts another runner
+//!   first if it was the only one searching, so an entry that sleeps never holds up the
+//!   ones behind it;
+//! - a runner stops only when it finds the queue empty, in the same critical section.
+//!
+//! Every decision is made under the queue's lock, so no entry can be pushed unseen while
+//! the last runner stops. Runners that stop are kept on the queue (`idle`) for reuse and
+//! freed with it; a new one is allocated with `GFP_ATOMIC` only when none is idle. If a
+//! push needs a runner and none can be had, the push fails and the caller runs its
+//! entry itself (the synchronous fallback, as when the entry cannot be allocated). If a
+//! runner cannot start a helper, the entries behind it still run: when it returns, or on
+//! the next push's runner.
+//!
+//! A node's queue runs its runners on the strictly NUMA-affine `rasync_node` workqueue
+//! with `queue_work_node()`, the "any CPU" queue on `rasync`, as in [`crate::wq`].
+//!
+//! # Invariants (of a queue, under its lock)
+//!
+//! - `head`..`tail` is a singly linked FIFO of entries owned by the queue (from
+//!   `EntryBox::into_raw`), linked through `Entry::next`; `head` is null exactly when `tail` is.
+//! - `searching` is the number of runners queued or running that will pop again before
+//!   stopping; it is at least 1 whenever the list is non-empty, except for the moment a
+//!   runner that could not start a helper spends running its entry.
+//! - `idle` is a list, through `Runner::next`, of runners owned by the queue (from
+//!   `KBox::into_raw`) that are neither queued nor running.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! let queues = Queues::new(&wq, &node_wq)?;
+//! if let Err(entry) = queues.for_node(node).push(entry) {
+//!     run_it_here(entry);
+//! }
+//! ```
+//!
+//! C header: [`include/linux/workqueue.h`](srctree/include/linux/workqueue.h)
+
+use crate::{
+    entry::{Entry, EntryBox, Func},
+    lock::IrqSpinLock,
+    numa,
+    wq::Workqueue,
+};
+use core::{cell::UnsafeCell, ptr::null_mut};
+use kernel::{
+    alloc::flags::__GFP_NOWARN,
+    bindings,
+    ffi::c_void,
+    impl_has_work, new_work,
+    prelude::*,
+    workqueue::{Work, WorkItem},
+};
+
+/// A runner: a work item that runs its queue's entries until the queue is empty.
+///
+/// # Invariants
+///
+/// `queue` outlives the runner; `next` is used only while the runner is idle.
+#[pin_data]
+pub(crate) struct Runner {
+    #[pin]
+    work: Work<Runner>,
+    queue: *const Queue,
+    next: *mut Runner,
+}
+
+// SAFETY: a runner refers only to its queue, which is `Sync` and outlives it.
+unsafe impl Send for Runner {}
+
+impl_has_work! {
+    impl HasWork<Self> for Runner { self.work }
+}
+
+impl Runner {
+    fn new(queue: &Queue) -> impl PinInit<Self> {
+        let queue = core::ptr::from_ref(queue);
+        pin_init!(Self {
+            work <- new_work!("rasync::Runner::work"),
+            queue,
+            next: null_mut(),
+        })
+    }
+}
+
+impl WorkItem for Runner {
+    type Pointer = Pin<KBox<Runner>>;
+
+    fn run(this: Pin<KBox<Runner>>) {
+        // SAFETY: the queue outlives its runners (type invariant).
+        let queue = unsafe { &*this.queue };
+        queue.run(this);
+    }
+}
+
+/// The lock-protected part of a queue.
+struct State {
+    head: *mut Entry,
+    tail: *mut Entry,
+    searching: u32,
+    idle: *mut Runner,
+}
+
+impl State {
+    fn push_tail(&mut self, entry: EntryBox) {
+        // The queue owns the entry until `pop_head`; it stays in place meanwhile.
+        let entry = entry.into_raw();
+        // SAFETY: `entry` is valid and ours; `tail`, if any, is an entry the queue owns.
+        unsafe {
+            (*entry).next = null_mut();
+            if self.tail.is_null() {
+                self.head = entry;
+            } else {
+                (*self.tail).next = entry;
+            }
+        }
+        self.tail = entry;
+    }
+
+    fn pop_head(&mut self) -> Option<EntryBox> {
+        let entry = self.head;
+        if entry.is_null() {
+            return None;
+        }
+        // SAFETY: `head` is an entry the queue owns (invariant), from
+        // `EntryBox::into_raw`; ownership passes back to the caller.
+        unsafe {
+            self.head = (*entry).next;
+            if self.head.is_null() {
+                self.tail = null_mut();
+            }
+            Some(EntryBox::from_raw(entry))
+        }
+    }
+
+    /// Returns an idle runner of `queue`, or a new one, counted as searching.
+    fn take_runner(&mut self, queue: &Queue) -> Option<Pin<KBox<Runner>>> {
+        let runner = if self.idle.is_null() {
+            KBox::pin_init(Runner::new(queue), GFP_ATOMIC | __GFP_NOWARN).ok()?
+        } else {
+            let runner = self.idle;
+            // SAFETY: idle runners are owned by the queue (invariant), from
+            // `KBox::into_raw` of a pinned box; ownership passes to the caller.
+            unsafe {
+                self.idle = (*runner).next;
+                Pin::new_unchecked(KBox::from_raw(runner))
+            }
+        };
+        self.searching += 1;
+        Some(runner)
+    }
+
+    fn put_idle(&mut self, runner: Pin<KBox<Runner>>) {
+        // SAFETY: the queue keeps the runner in place until `take_runner` or drop.
+        let runner = KBox::into_raw(unsafe { Pin::into_inner_unchecked(runner) });
+        // SAFETY: `runner` is valid and now owned by the queue.
+        unsafe { (*runner).next = self.idle };
+        self.idle = runner;
+    }
+}
+
+/// One submission queue.
+///
+/// # Invariants
+///
+/// `lock` is initialised and protects `state` (see the module invariants); `wq` is a
+/// live workqueue for the queue's lifetime.
+pub(crate) struct Queue {
+    lock: UnsafeCell<bindings::spinlock_t>,
+    state: UnsafeCell<State>,
+    node: i32,
+    wq: *const Workqueue,
+}
+
+// SAFETY: the state is only touched under the lock; the workqueue is thread-safe.
+unsafe impl Sync for Queue {}
+// SAFETY: as above.
+unsafe impl Send for Queue {}
+
+impl Queue {
+    /// Runs `f` on the state with the queue's lock held.
+    fn with_locked<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        // SAFETY: the lock is initialised (type invariant) and lives as long as `self`.
+        let lock = unsafe { IrqSpinLock::from_raw(self.lock.get()) };
+        let _guard = lock.lock_irqsave();
+        // SAFETY: the lock is held, so this is the only reference to the state.
+        f(unsafe { &mut *self.state.get() })
+    }
+
+    /// Returns the node the queue's runners are queued on ([`numa::NUMA_NO_NODE`]: any).
+    pub(crate) fn node(&self) -> i32 {
+        self.node
+    }
+
+    /// Returns the workqueue the queue's runners run on.
+    pub(crate) fn wq(&self) -> &Workqueue {
+        // SAFETY: the workqueue outlives the queue (type invariant).
+        unsafe { &*self.wq }
+    }
+
+    fn start(&self, runner: Pin<KBox<Runner>>) {
+        self.wq().queue_work_node(self.node, runner);
+    }
+
+    /// Queues `entry` to be run by a runner; gives it back if none can be had.
+    pub(crate) fn push(&self, entry: EntryBox) -> Result<(), EntryBox> {
+        let runner = self.with_locked(|s| {
+            let runner = if s.searching == 0 {
+                match s.take_runner(self) {
+                    Some(runner) => Some(runner),
+                    None => return Err(entry),
+                }
+            } else {
+                None
+            };
+            s.push_tail(entry);
+            Ok(runner)
+        })?;
+        if let Some(runner) = runner {
+            self.start(runner);
+        }
+        Ok(())
+    }
+
+    /// The body of a runner: pops and runs entries until the queue is empty.
+    fn run(&self, runner: Pin<KBox<Runner>>) {
+        let mut runner = Some(runner);
+        // A runner counts as searching from its start until it pops an entry or stops;
+        // after an entry it looks again in one critical section, so it is not counted
+        // again in between.
+        let mut counted = true;
+        loop {
+            let (entry, helper) = self.with_locked(|s| {
+                if counted {
+                    s.searching -= 1;
+                }
+                let Some(entry) = s.pop_head() else {
+                    // Stopping: nothing of the runner is touched once it is idle.
+                    if let Some(runner) = runner.take() {
+                        s.put_idle(runner);
+                    }
+                    return (None, None);
+                };
+                let helper = if !s.head.is_null() && s.searching == 0 {
+                    s.take_runner(self)
+                } else {
+                    None
+                };
+                (Some(entry), helper)
+            });
+            if let Some(helper) = helper {
+                self.start(helper);
+            }
+            let Some(entry) = entry else {
+                return;
+            };
+            crate::engine::run_entry(entry);
+            counted = false;
+        }
+    }
+}
+
+impl Drop for Queue {
+    fn drop(&mut self) {
+        let state = self.state.get_mut();
+        if !state.head.is_null() || state.searching != 0 {
+            pr_err!("dropping a submission queue with entries or runners\n");
+        }
+        while !state.idle.is_null() {
+            let runner = state.idle;
+            // SAFETY: idle runners are owned by the queue (type invariant); none is queued
+            // or running any more, as the workqueues are destroyed first.
+            unsafe {
+                state.idle = (*runner).next;
+                drop(KBox::from_raw(runner));
+            }
+        }
+    }
+}
+
+/// The submission queues: one per possible node, then the "any CPU" one.
+///
+/// # Invariants
+///
+/// `queues` holds `nr_node_ids + 1` initialised queues and is never resized.
+pub(crate) struct Queues {
+    queues: KVec<Queue>,
+}
+
+impl Queues {
+    /// Sets up the queues: nodes' runners go to `node_wq`, the others' to `wq`.
+    ///
+    /// # Safety
+    ///
+    /// Both workqueues must outlive the queues, and be destroyed (drained) before them.
+    pub(crate) unsafe fn new(wq: &Workqueue, node_wq: &Workqueue) -> Result<Self> {
+        let nr = numa::nr_node_ids();
+        let mut queues = KVec::<Queue>::with_capacity(nr + 1, GFP_KERNEL)?;
+        let base = queues.spare_capacity_mut().as_mut_ptr().cast::<Queue>();
+        for i in 0..=nr {
+            let (node, wq) = if i < nr {
+                (i as i32, node_wq)
+            } else {
+                (numa::NUMA_NO_NODE, wq)
+            };
+            // SAFETY: `base + i` is inside the spare capacity; each queue is written once,
+            // in place (the vector is never resized), before the length covers it.
+            unsafe {
+                let q = base.add(i);
+                (&raw mut (*q).state).write(UnsafeCell::new(State {
+                    head: null_mut(),
+                    tail: null_mut(),
+                    searching: 0,
+                    idle: null_mut(),
+                }));
+                (&raw mut (*q).node).write(node);
+                (&raw mut (*q).wq).write(core::ptr::from_ref(wq));
+                IrqSpinLock::init(
+                    (*q).lock.get(),
+                    c"rasync_queue",
+                    kernel::static_lock_class!().get_ref(),
+                );
+            }
+        }
+        // SAFETY: the first `nr + 1` queues were initialised above.
+        unsafe { queues.inc_len(nr + 1) };
+        // INVARIANT: `nr + 1` initialised queues; the caller keeps the workqueues alive.
+        Ok(Self { queues })
+    }
+
+    /// Writes to `out`, from index `*n` on, the functions of `owner`'s queued entries.
+    pub(crate) fn queued_funcs(
+        &self,
+        owner: *const c_void,
+        out: &mut [Option<Func>],
+        n: &mut usize,
+    ) {
+        for queue in self.queues.iter() {
+            queue.with_locked(|s| {
+                let mut entry = s.head;
+                while !entry.is_null() && *n < out.len() {
+                    // SAFETY: the queue is locked; its list holds entries it owns.
+                    let e = unsafe { &*entry };
+                    if e.owner.cast_const() == owner {
+                        out[*n] = Some(e.func);
+                        *n += 1;
+                    }
+                    entry = e.next;
+                }
+            });
+        }
+    }
+
+    /// Returns the queue for entries bound to `node`: its own if it has online CPUs, else
+    /// the "any CPU" one (see [`numa::node_has_cpus`]).
+    pub(crate) fn for_node(&self, node: i32) -> &Queue {
+        // The common case, "any node", without the out-of-line check.
+        let i = if node != numa::NUMA_NO_NODE && numa::node_has_cpus(node) {
+            node as usize
+        } else {
+            self.queues.len() - 1
+        };
+        &self.queues[i]
+    }
+}
