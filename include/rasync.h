@@ -18,6 +18,11 @@
  *    async_probe) and before it frees the module (rmmod waits, then succeeds), as
  *    the loader's async_synchronize_full() calls do for async.c. Scheduling from a
  *    module that is being removed runs the function synchronously, with a warning.
+ *
+ * Beyond <linux/async.h>: a domain can cap its entries running at once
+ * (rasync_domain_set_max_active()) and cancel the entries that have not started
+ * (rasync_domain_cancel(), with rasync_schedule_node_domain_cancelable() for a
+ * callback that releases the data).
  */
 #ifndef _RASYNC_H
 #define _RASYNC_H
@@ -42,6 +47,10 @@ struct rasync_domain {
 	struct list_head waiters;	/* sleeping synchronizers, ascending cookies */
 	bool registered;		/* waited for by rasync_synchronize_full() */
 	bool dying;			/* destroyed while busy: freed by its last entry */
+	unsigned int max_active;	/* entries running at once at most; 0: no limit */
+	unsigned int active;		/* entries handed to the runners, unfinished */
+	void *held_first;		/* entries waiting for max_active, in cookie order */
+	void *held_last;
 };
 
 #define __RASYNC_DOMAIN_INIT(_name, _registered) {			\
@@ -49,7 +58,11 @@ struct rasync_domain {
 	.pending = LIST_HEAD_INIT(_name.pending),			\
 	.waiters = LIST_HEAD_INIT(_name.waiters),			\
 	.registered = _registered,					\
-	.dying = false }
+	.dying = false,							\
+	.max_active = 0,						\
+	.active = 0,							\
+	.held_first = NULL,						\
+	.held_last = NULL }
 
 /* A domain that rasync_synchronize_full() waits for. */
 #define RASYNC_DOMAIN(_name) \
@@ -65,6 +78,11 @@ rasync_cookie_t __rasync_schedule_node(rasync_func_t func, void *data, int node,
 rasync_cookie_t __rasync_schedule_node_domain(rasync_func_t func, void *data, int node,
 					      struct rasync_domain *domain,
 					      struct module *owner);
+rasync_cookie_t __rasync_schedule_node_domain_cancelable(rasync_func_t func,
+							rasync_func_t cancel, void *data,
+							int node,
+							struct rasync_domain *domain,
+							struct module *owner);
 bool __rasync_schedule_dev_nocall(rasync_func_t func, struct device *dev,
 				  struct module *owner);
 bool __rasync_schedule_node_nocall(rasync_func_t func, void *data, int node,
@@ -114,6 +132,19 @@ rasync_schedule_dev_domain(rasync_func_t func, struct device *dev,
 	return rasync_schedule_node_domain(func, dev, dev_to_node(dev), domain);
 }
 
+/*
+ * Like rasync_schedule_node_domain(), but rasync_domain_cancel() may cancel the entry
+ * before it starts: then @cancel(@data, cookie) is called instead of @func (in the
+ * canceller's context), to release @data. @cancel may be NULL.
+ */
+static inline rasync_cookie_t
+rasync_schedule_node_domain_cancelable(rasync_func_t func, rasync_func_t cancel, void *data,
+				       int node, struct rasync_domain *domain)
+{
+	return __rasync_schedule_node_domain_cancelable(func, cancel, data, node, domain,
+							THIS_MODULE);
+}
+
 void rasync_synchronize_full(void);
 void rasync_synchronize_full_domain(struct rasync_domain *domain);
 void rasync_synchronize_cookie(rasync_cookie_t cookie);
@@ -133,5 +164,22 @@ int rasync_dev_to_node(struct device *dev);	/* dev_to_node(), for Rust callers *
 struct rasync_domain *rasync_domain_create(bool registered);
 void rasync_domain_destroy(struct rasync_domain *domain);
 size_t rasync_entry_bytes(void);	/* slab bytes of one pending entry */
+
+/*
+ * Caps @domain's entries running at once at @max_active (0: no limit, the default);
+ * the others start in cookie order as running ones finish. Synchronize semantics are
+ * unchanged. Returns 0, or -EINVAL for a NULL or uninitialised domain.
+ */
+int rasync_domain_set_max_active(struct rasync_domain *domain, unsigned int max_active);
+
+/*
+ * Cancels @domain's entries that have not started: each one's cancel callback (if
+ * any) is called, @func never; its cookie counts as finished, so waiters proceed.
+ * Entries scheduled without rasync_schedule_node_domain_cancelable() are cancelled
+ * too (nothing is called for them). Returns how many were cancelled. May be called
+ * from any context that may call the cancel callbacks; not from an atomic one if they
+ * sleep.
+ */
+unsigned int rasync_domain_cancel(struct rasync_domain *domain);
 
 #endif /* _RASYNC_H */

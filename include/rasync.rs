@@ -54,7 +54,7 @@ pub(crate) const NUMA_NO_NODE: i32 = -1;
 
 /// The C ABI of `include/rasync.h`.
 mod ffi {
-    use kernel::ffi::c_void;
+    use kernel::ffi::{c_int, c_void};
 
     /// `struct rasync_domain`, only ever handled by pointer.
     #[repr(C)]
@@ -80,6 +80,19 @@ mod ffi {
             domain: *mut RawDomain,
             owner: Owner,
         ) -> u64;
+        pub(super) fn __rasync_schedule_node_domain_cancelable(
+            func: Option<Func>,
+            cancel: Option<Func>,
+            data: *mut c_void,
+            node: i32,
+            domain: *mut RawDomain,
+            owner: Owner,
+        ) -> u64;
+        pub(super) fn rasync_domain_set_max_active(
+            domain: *mut RawDomain,
+            max_active: u32,
+        ) -> c_int;
+        pub(super) fn rasync_domain_cancel(domain: *mut RawDomain) -> u32;
         pub(super) fn __rasync_schedule_node_nocall(
             func: Option<Func>,
             data: *mut c_void,
@@ -116,6 +129,16 @@ unsafe extern "C" fn call_boxed<F: FnOnce(Cookie)>(data: *mut c_void, cookie: u6
     KBox::into_inner(f)(cookie)
 }
 
+/// Drops the boxed closure that `data` owns, uncalled: its entry was cancelled.
+///
+/// # Safety
+///
+/// As for [`call_boxed`].
+unsafe extern "C" fn drop_boxed<F: FnOnce(Cookie)>(data: *mut c_void, _cookie: u64) {
+    // SAFETY: the caller guarantees `data` is an unused `KBox<F>` pointer.
+    drop(unsafe { KBox::from_raw(data.cast::<F>()) });
+}
+
 /// Does nothing: scheduled to reserve a cookie when the closure cannot be boxed.
 extern "C" fn reserve_cookie(_data: *mut c_void, _cookie: u64) {}
 
@@ -124,26 +147,35 @@ fn schedule_in<F>(f: F, node: i32, domain: *mut ffi::RawDomain) -> Cookie
 where
     F: FnOnce(Cookie) + Send + 'static,
 {
-    let schedule = |func: ffi::Func, data: *mut c_void| {
-        // SAFETY: `func` accepts `data` as documented at each call site below; a non-null
-        // `domain` belongs to a live `Domain`, which outlives its entries (its drop waits).
+    let schedule = |func: ffi::Func, cancel: Option<ffi::Func>, data: *mut c_void| {
+        // SAFETY: `func` and `cancel` accept `data` as documented at each call site below;
+        // a non-null `domain` belongs to a live `Domain`, which outlives its entries (its
+        // drop waits).
         unsafe {
             if domain.is_null() {
                 ffi::__rasync_schedule_node(Some(func), data, node, owner())
             } else {
-                ffi::__rasync_schedule_node_domain(Some(func), data, node, domain, owner())
+                ffi::__rasync_schedule_node_domain_cancelable(
+                    Some(func),
+                    cancel,
+                    data,
+                    node,
+                    domain,
+                    owner(),
+                )
             }
         }
     };
     match KBox::<F>::new_uninit(GFP_ATOMIC) {
         Ok(slot) => {
             let data = KBox::into_raw(KBox::write(slot, f)).cast::<c_void>();
-            // `call_boxed::<F>` takes ownership of `data`, exactly once.
-            schedule(call_boxed::<F>, data)
+            // Either `call_boxed::<F>` or, if [`Domain::cancel`] cancels the entry,
+            // `drop_boxed::<F>` takes ownership of `data`, exactly once.
+            schedule(call_boxed::<F>, Some(drop_boxed::<F>), data)
         }
         Err(_) => {
             // Same as rasync's own fallback: take the next cookie in order, run now.
-            let cookie = schedule(reserve_cookie, core::ptr::null_mut());
+            let cookie = schedule(reserve_cookie, None, core::ptr::null_mut());
             f(cookie);
             cookie
         }
@@ -268,6 +300,22 @@ impl Domain {
     pub(crate) fn synchronize_full(&self) {
         // SAFETY: the domain is live (type invariant).
         unsafe { ffi::rasync_synchronize_full_domain(self.ptr.as_ptr()) }
+    }
+
+    /// Caps the entries of this domain running at once at `max_active` (0: no limit);
+    /// the others start in cookie order as running ones finish.
+    pub(crate) fn set_max_active(&self, max_active: u32) -> Result {
+        // SAFETY: the domain is live (type invariant).
+        kernel::error::to_result(unsafe {
+            ffi::rasync_domain_set_max_active(self.ptr.as_ptr(), max_active)
+        })
+    }
+
+    /// Cancels the entries of this domain that have not started: their closures are
+    /// dropped uncalled, their cookies count as finished. Returns how many.
+    pub(crate) fn cancel(&self) -> u32 {
+        // SAFETY: the domain is live (type invariant).
+        unsafe { ffi::rasync_domain_cancel(self.ptr.as_ptr()) }
     }
 }
 

@@ -150,6 +150,53 @@ mod tests {
     }
 
     #[test]
+    fn cancel_drops_closures_that_never_started() -> Result {
+        /// Counts its drops: a cancelled closure is dropped uncalled.
+        struct Dropped(Arc<AtomicUsize>);
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let seen = Seen::new()?;
+        let gate = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
+        let drops = Arc::new(AtomicUsize::new(0), GFP_KERNEL)?;
+        let domain = rasync::Domain::new_exclusive()?;
+        domain.set_max_active(1)?;
+        let (s, g) = (seen.clone(), gate.clone());
+        domain.schedule(move |cookie| {
+            // Bounded: the test opens the gate, or the entry goes on after 10 s.
+            for _ in 0..1000 {
+                if g.load(Ordering::Acquire) {
+                    break;
+                }
+                // SAFETY: `msleep` may sleep; entries run in process context.
+                unsafe { kernel::bindings::msleep(10) };
+            }
+            s.record(cookie);
+        });
+        let mut last = 0;
+        for _ in 0..4 {
+            let (s, d) = (seen.clone(), Dropped(drops.clone()));
+            last = domain.schedule(move |_| {
+                let _d = d;
+                s.sum.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+        assert_eq!(domain.cancel(), 4);
+        assert_eq!(drops.load(Ordering::Relaxed), 4);
+        gate.store(true, Ordering::Release);
+        let domain = Arc::new(domain, GFP_KERNEL)?;
+        let d = domain.clone();
+        bounded("Domain::synchronize_cookie", move || {
+            d.synchronize_cookie(last + 1)
+        })?;
+        assert!(seen.ran.load(Ordering::Acquire));
+        assert_eq!(seen.sum.load(Ordering::Relaxed), 0);
+        Ok(())
+    }
+
+    #[test]
     fn dropping_a_domain_waits_for_its_entries() -> Result {
         let seen = Seen::new()?;
         let domain = rasync::Domain::new_exclusive()?;

@@ -729,8 +729,213 @@ static void rasync_c_destroy_from_inside_own_entry(struct kunit *test)
 	/* kmemleak (scripts/guest-reliability) checks the domain was freed afterwards. */
 }
 
+/* ---- Beyond async.c: per-domain concurrency limit and cancellation ---- */
+
+struct limit_probe {
+	struct completion gate;		/* the entry waits here once it runs */
+	atomic_t *running;		/* the domain's entries running now */
+	atomic_t *peak;			/* the most seen running at once */
+	atomic_t *order;		/* start sequence */
+	int started;			/* 1 + this entry's place in the start order */
+	atomic_t ran;
+	atomic_t cancelled;
+	rasync_cookie_t cookie;
+};
+
+static void limit_probe_fn(void *data, rasync_cookie_t cookie)
+{
+	struct limit_probe *p = data;
+	int now = atomic_inc_return(p->running);
+	int peak = atomic_read(p->peak);
+
+	while (now > peak && !atomic_try_cmpxchg(p->peak, &peak, now))
+		;
+	p->started = atomic_inc_return(p->order);
+	p->cookie = cookie;
+	wait_for_completion_timeout(&p->gate, msecs_to_jiffies(GATE_TIMEOUT_MS));
+	atomic_dec(p->running);
+	atomic_set_release(&p->ran, 1);
+}
+
+static void limit_probe_cancel(void *data, rasync_cookie_t cookie)
+{
+	struct limit_probe *p = data;
+
+	p->cookie = cookie;
+	atomic_inc(&p->cancelled);
+}
+
+#define LIMIT_ENTRIES 6
+
+/* Polls (bounded) until @n entries run at once; returns whether they did. */
+static bool wait_running(atomic_t *running, int n)
+{
+	int i;
+
+	for (i = 0; i < GATE_TIMEOUT_MS / 10; i++) {
+		if (atomic_read(running) >= n)
+			return true;
+		msleep(10);
+	}
+	return false;
+}
+
+static void rasync_c_max_active_caps_and_keeps_cookie_order(struct kunit *test)
+{
+	struct rasync_domain *dom = rasync_domain_create(false);
+	struct limit_probe p[LIMIT_ENTRIES];
+	atomic_t running = ATOMIC_INIT(0), peak = ATOMIC_INIT(0), order = ATOMIC_INIT(0);
+	rasync_cookie_t c[LIMIT_ENTRIES];
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, dom);
+	KUNIT_ASSERT_EQ(test, rasync_domain_set_max_active(dom, 2), 0);
+	for (i = 0; i < LIMIT_ENTRIES; i++) {
+		memset(&p[i], 0, sizeof(p[i]));
+		init_completion(&p[i].gate);
+		p[i].running = &running;
+		p[i].peak = &peak;
+		p[i].order = &order;
+		c[i] = rasync_schedule_node_domain_cancelable(limit_probe_fn, limit_probe_cancel,
+							      &p[i], NUMA_NO_NODE, dom);
+	}
+	/* Two run, and only two, however long they take. */
+	KUNIT_EXPECT_TRUE(test, wait_running(&running, 2));
+	msleep(100);
+	KUNIT_EXPECT_EQ(test, atomic_read(&running), 2);
+	KUNIT_EXPECT_FALSE(test, atomic_read(&p[2].ran) || p[2].started);
+	/* Synchronize semantics unchanged: cookie c[1] waits for entry 0 only. */
+	complete(&p[0].gate);
+	sync_cookie_domain(test, c[1], dom);
+	KUNIT_EXPECT_TRUE(test, atomic_read_acquire(&p[0].ran));
+	for (i = 1; i < LIMIT_ENTRIES; i++)
+		complete(&p[i].gate);
+	sync_full_domain(test, dom);
+	KUNIT_EXPECT_EQ(test, atomic_read(&peak), 2);
+	for (i = 0; i < LIMIT_ENTRIES; i++) {
+		KUNIT_EXPECT_TRUE(test, atomic_read_acquire(&p[i].ran));
+		KUNIT_EXPECT_EQ(test, p[i].cookie, c[i]);
+		KUNIT_EXPECT_EQ(test, atomic_read(&p[i].cancelled), 0);
+	}
+	/* With one at a time, the held ones start in cookie order. */
+	KUNIT_ASSERT_EQ(test, rasync_domain_set_max_active(dom, 1), 0);
+	atomic_set(&order, 0);
+	for (i = 0; i < LIMIT_ENTRIES; i++) {
+		memset(&p[i], 0, sizeof(p[i]));
+		init_completion(&p[i].gate);
+		complete(&p[i].gate);
+		p[i].running = &running;
+		p[i].peak = &peak;
+		p[i].order = &order;
+		c[i] = rasync_schedule_domain(limit_probe_fn, &p[i], dom);
+	}
+	sync_full_domain(test, dom);
+	for (i = 0; i < LIMIT_ENTRIES; i++)
+		KUNIT_EXPECT_EQ(test, p[i].started, i + 1);
+	rasync_domain_destroy(dom);
+}
+
+static void rasync_c_max_active_raised_starts_held_entries(struct kunit *test)
+{
+	struct rasync_domain *dom = rasync_domain_create(false);
+	struct limit_probe p[3];
+	atomic_t running = ATOMIC_INIT(0), peak = ATOMIC_INIT(0), order = ATOMIC_INIT(0);
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, dom);
+	KUNIT_ASSERT_EQ(test, rasync_domain_set_max_active(dom, 1), 0);
+	for (i = 0; i < 3; i++) {
+		memset(&p[i], 0, sizeof(p[i]));
+		init_completion(&p[i].gate);
+		p[i].running = &running;
+		p[i].peak = &peak;
+		p[i].order = &order;
+		rasync_schedule_domain(limit_probe_fn, &p[i], dom);
+	}
+	KUNIT_EXPECT_TRUE(test, wait_running(&running, 1));
+	KUNIT_ASSERT_EQ(test, rasync_domain_set_max_active(dom, 0), 0);
+	/* No limit any more: the held two start although the first still runs. */
+	KUNIT_EXPECT_TRUE(test, wait_running(&running, 3));
+	for (i = 0; i < 3; i++)
+		complete(&p[i].gate);
+	sync_full_domain(test, dom);
+	KUNIT_EXPECT_EQ(test, atomic_read(&peak), 3);
+	rasync_domain_destroy(dom);
+}
+
+static void rasync_c_cancel_not_started_entries(struct kunit *test)
+{
+	struct rasync_domain *dom = rasync_domain_create(true);
+	struct limit_probe p[LIMIT_ENTRIES];
+	atomic_t running = ATOMIC_INIT(0), peak = ATOMIC_INIT(0), order = ATOMIC_INIT(0);
+	rasync_cookie_t c[LIMIT_ENTRIES];
+	unsigned int cancelled;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, dom);
+	KUNIT_ASSERT_EQ(test, rasync_domain_set_max_active(dom, 1), 0);
+	for (i = 0; i < LIMIT_ENTRIES; i++) {
+		memset(&p[i], 0, sizeof(p[i]));
+		init_completion(&p[i].gate);
+		p[i].running = &running;
+		p[i].peak = &peak;
+		p[i].order = &order;
+		c[i] = rasync_schedule_node_domain_cancelable(limit_probe_fn, limit_probe_cancel,
+							      &p[i], NUMA_NO_NODE, dom);
+	}
+	/* Entry 0 runs and blocks; the other five are held: not started. */
+	KUNIT_EXPECT_TRUE(test, wait_running(&running, 1));
+	cancelled = rasync_domain_cancel(dom);
+	KUNIT_EXPECT_EQ(test, cancelled, LIMIT_ENTRIES - 1);
+	/* Their cookies count as finished: waiting for the last one waits for entry 0. */
+	complete(&p[0].gate);
+	sync_cookie_domain(test, c[LIMIT_ENTRIES - 1] + 1, dom);
+	sync_full(test);
+	KUNIT_EXPECT_TRUE(test, atomic_read_acquire(&p[0].ran));
+	KUNIT_EXPECT_EQ(test, atomic_read(&p[0].cancelled), 0);
+	for (i = 1; i < LIMIT_ENTRIES; i++) {
+		KUNIT_EXPECT_FALSE(test, atomic_read_acquire(&p[i].ran));
+		KUNIT_EXPECT_EQ(test, atomic_read(&p[i].cancelled), 1);
+		KUNIT_EXPECT_EQ(test, p[i].cookie, c[i]);
+	}
+	/* Nothing left to cancel; a NULL domain is refused. */
+	KUNIT_EXPECT_EQ(test, rasync_domain_cancel(dom), 0U);
+	KUNIT_EXPECT_EQ(test, rasync_domain_cancel(NULL), 0U);
+	KUNIT_EXPECT_EQ(test, rasync_domain_set_max_active(NULL, 1), -EINVAL);
+	rasync_domain_destroy(dom);
+}
+
+/* Entries that are queued (no limit) but not started yet are cancelled too. */
+static void rasync_c_cancel_races_with_runners(struct kunit *test)
+{
+	struct rasync_domain *dom = rasync_domain_create(false);
+	struct probe *p;
+	unsigned int cancelled, ran = 0;
+	int i, n = 2000;
+
+	KUNIT_ASSERT_NOT_NULL(test, dom);
+	p = kvcalloc(n, sizeof(*p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	for (i = 0; i < n; i++) {
+		probe_init(&p[i], false);
+		rasync_schedule_node_domain_cancelable(probe_fn, NULL, &p[i], NUMA_NO_NODE, dom);
+	}
+	cancelled = rasync_domain_cancel(dom);
+	sync_full_domain(test, dom);
+	for (i = 0; i < n; i++)
+		ran += probe_ran(&p[i]);
+	/* Each entry either ran or was cancelled, exactly once. */
+	KUNIT_EXPECT_EQ(test, ran + cancelled, (unsigned int)n);
+	kvfree(p);
+	rasync_domain_destroy(dom);
+}
+
 static struct kunit_case rasync_c_cases[] = {
 	KUNIT_CASE(rasync_c_schedule_and_cookie_order),
+	KUNIT_CASE(rasync_c_max_active_caps_and_keeps_cookie_order),
+	KUNIT_CASE(rasync_c_max_active_raised_starts_held_entries),
+	KUNIT_CASE(rasync_c_cancel_not_started_entries),
+	KUNIT_CASE(rasync_c_cancel_races_with_runners),
 	KUNIT_CASE(rasync_c_synchronize_cookie_domain_waits_for_lower_only),
 	KUNIT_CASE(rasync_c_full_skips_exclusive_domains),
 	KUNIT_CASE(rasync_c_full_domain_null_is_global),

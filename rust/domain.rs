@@ -19,6 +19,11 @@
 //!   cookie order, so its first entry has the lowest cookie in progress. An entry is on
 //!   its domain's `pending` list from scheduling until its function has returned; an
 //!   entry of a registered domain is on the global list for the same span.
+//! - `active` counts the domain's entries handed to a submission queue and not yet
+//!   retired; `held_first`..`held_last` is a FIFO, linked through `Entry::next`, of
+//!   entries that are pending but wait for `active` to drop below `max_active` (0: no
+//!   limit), in cookie order. A held entry is owned by the domain (from
+//!   `EntryBox::into_raw`).
 //! - `waiters` holds sleeping synchronizers in ascending cookie order; a waiter with
 //!   cookie `c` is on it only while the domain's lowest cookie in progress is below `c`.
 //!   Whenever the first pending entry goes, the waiters whose cookie has now been
@@ -35,7 +40,7 @@
 //! C header: [`include/rasync.h`](../include/rasync.h)
 
 use crate::{
-    entry::Entry,
+    entry::{Entry, EntryBox},
     list,
     lock::{IrqGuard, IrqSpinLock},
     wait::Completion,
@@ -69,6 +74,10 @@ pub(crate) struct RawDomain {
     waiters: list_head,
     registered: bool,
     dying: bool,
+    max_active: u32,
+    active: u32,
+    held_first: *mut Entry,
+    held_last: *mut Entry,
 }
 
 /// Which of an entry's two links a list is made of.
@@ -179,6 +188,10 @@ impl Domain {
                 list::init(&raw mut (*raw).waiters);
                 (&raw mut (*raw).registered).write(registered);
                 (&raw mut (*raw).dying).write(false);
+                (&raw mut (*raw).max_active).write(0);
+                (&raw mut (*raw).active).write(0);
+                (&raw mut (*raw).held_first).write(null_mut());
+                (&raw mut (*raw).held_last).write(null_mut());
             }
             Ok(())
         };
@@ -317,6 +330,89 @@ impl Domain {
                 list::add_tail(w, woken);
             }
         }
+    }
+
+    /// Decides, for a newly linked entry, whether it may go to a runner now (returned,
+    /// counted active) or must wait for an active one to finish (`None`: the domain
+    /// holds it, behind any entries held before it).
+    pub(crate) fn admit_locked(&self, _guard: &IrqGuard<'_>, entry: EntryBox) -> Option<EntryBox> {
+        // SAFETY: the counters and the held FIFO are protected by the lock (the guard).
+        unsafe {
+            let d = &mut *self.as_raw();
+            if d.max_active != 0 && (d.active >= d.max_active || !d.held_first.is_null()) {
+                // INVARIANT: appended last, in cookie order (the cookie was taken under
+                // this lock, so it is the highest).
+                let raw = entry.into_raw();
+                (*raw).next = null_mut();
+                if d.held_last.is_null() {
+                    d.held_first = raw;
+                } else {
+                    (*d.held_last).next = raw;
+                }
+                d.held_last = raw;
+                return None;
+            }
+            d.active += 1;
+        }
+        Some(entry)
+    }
+
+    /// Takes the first held entry off the FIFO, without counting it active.
+    pub(crate) fn take_held_locked(&self, _guard: &IrqGuard<'_>) -> Option<EntryBox> {
+        // SAFETY: the held FIFO is protected by the lock; its entries are owned by the
+        // domain, from `EntryBox::into_raw`, and ownership passes to the caller.
+        unsafe {
+            let d = &mut *self.as_raw();
+            let first = d.held_first;
+            if first.is_null() {
+                return None;
+            }
+            d.held_first = (*first).next;
+            if d.held_first.is_null() {
+                d.held_last = null_mut();
+            }
+            Some(EntryBox::from_raw(first))
+        }
+    }
+
+    /// Takes the whole held FIFO (its first entry, linked through `Entry::next`; null if
+    /// empty); the caller owns its entries.
+    pub(crate) fn take_all_held_locked(&self, _guard: &IrqGuard<'_>) -> *mut Entry {
+        // SAFETY: the held FIFO is protected by the lock (the guard).
+        unsafe {
+            let d = &mut *self.as_raw();
+            d.held_last = null_mut();
+            core::mem::take(&mut d.held_first)
+        }
+    }
+
+    /// Counts a retired entry out of `active` (if it was active) and returns the held
+    /// entry that may start in its place, counted active.
+    pub(crate) fn release_locked(
+        &self,
+        guard: &IrqGuard<'_>,
+        was_active: bool,
+    ) -> Option<EntryBox> {
+        // SAFETY: the counters are protected by the lock (the guard).
+        let d = unsafe { &mut *self.as_raw() };
+        if was_active {
+            d.active = d.active.saturating_sub(1);
+        }
+        if d.held_first.is_null() || (d.max_active != 0 && d.active >= d.max_active) {
+            return None;
+        }
+        let entry = self.take_held_locked(guard);
+        if entry.is_some() {
+            d.active += 1;
+        }
+        entry
+    }
+
+    /// Sets the cap on entries running at once (0: none). Held entries that may start
+    /// under the new cap are then taken with [`Domain::release_locked`].
+    pub(crate) fn set_max_active_locked(&self, _guard: &IrqGuard<'_>, max_active: u32) {
+        // SAFETY: the counter is protected by the lock (the guard).
+        unsafe { (*self.as_raw()).max_active = max_active };
     }
 
     /// Parks `waiter` unless the domain's lowest cookie in progress has reached its

@@ -21,6 +21,10 @@
 //! - **Running**: a queued entry goes on its node's submission queue, which
 //!   self-scaling runners drain ([`crate::runner`]), instead of being a work item of its
 //!   own.
+//! - **Limits and cancellation** (beyond async.c): a domain with `max_active` admits
+//!   that many entries to the runners and holds the rest, in cookie order, until one
+//!   retires ([`crate::domain`]); [`Engine::cancel_domain`] retires the entries not yet
+//!   started (held, or still on a submission queue) without calling them.
 //! - **Unload** waits on a simple wait queue until no entry is pending.
 //!
 //! Deliberate differences from `kernel/async.c`:
@@ -215,9 +219,24 @@ impl Engine {
         domain: &Domain,
         owner: Owner,
     ) -> u64 {
-        match EntryBox::new(Entry::new(func, data, domain), bindings::GFP_ATOMIC) {
+        self.schedule_node_domain_cancelable(func, None, data, node, domain, owner)
+    }
+
+    /// Like [`Engine::schedule_node_domain`]; if [`Engine::cancel_domain`] cancels the
+    /// entry before it starts, `cancel(data, cookie)` is called instead of `func`.
+    pub(crate) fn schedule_node_domain_cancelable(
+        &self,
+        func: Func,
+        cancel: Option<Func>,
+        data: *mut c_void,
+        node: i32,
+        domain: &Domain,
+        owner: Owner,
+    ) -> u64 {
+        let init = Entry::new(func, cancel, data, node, domain);
+        match EntryBox::new(init, bindings::GFP_ATOMIC) {
             Ok(entry) if !self.too_busy() => self
-                .queue(entry, node, domain, owner)
+                .queue(entry, domain, owner)
                 .unwrap_or_else(|| self.run_now(func, data)),
             _ => self.run_now(func, data),
         }
@@ -242,15 +261,12 @@ impl Engine {
         owner: Owner,
     ) -> Option<u64> {
         // GFP_KERNEL, as async_schedule_dev_nocall() uses: it may sleep.
-        let entry = EntryBox::new(
-            Entry::new(func, data, &self.dfl_domain),
-            bindings::GFP_KERNEL,
-        )
-        .ok()?;
+        let init = Entry::new(func, None, data, node, &self.dfl_domain);
+        let entry = EntryBox::new(init, bindings::GFP_KERNEL).ok()?;
         if self.too_busy() {
             return None;
         }
-        self.queue(entry, node, &self.dfl_domain, owner)
+        self.queue(entry, &self.dfl_domain, owner)
     }
 
     fn too_busy(&self) -> bool {
@@ -258,8 +274,9 @@ impl Engine {
     }
 
     /// Attaches the entry to `owner`, takes a cookie, links the entry on `domain` (its
-    /// own) and queues it. Returns `None`, dropping the entry, if `owner` refuses it.
-    fn queue(&self, mut entry: EntryBox, node: i32, domain: &Domain, owner: Owner) -> Option<u64> {
+    /// own) and queues it, or leaves it held by the domain if its `max_active` entries
+    /// are running. Returns `None`, dropping the entry, if `owner` refuses it.
+    fn queue(&self, mut entry: EntryBox, domain: &Domain, owner: Owner) -> Option<u64> {
         match self.owners.attach(owner, entry.as_mut()) {
             Ok(()) => {}
             Err(Refused::Going) => {
@@ -270,6 +287,7 @@ impl Engine {
             Err(Refused::NoMemory) => return None,
         }
         let cookie;
+        let admitted;
         {
             // For a registered domain, this is the global list's lock too.
             let guard = domain.lock();
@@ -277,7 +295,7 @@ impl Engine {
             // SAFETY: `cookie` is not structurally pinned; the entry is not linked yet.
             // INVARIANT: the cookie is set before linking and never changed again.
             unsafe { entry.as_mut().get_unchecked_mut().cookie = cookie };
-            // SAFETY: the entry lives until `run_entry` unlinks it; `cookie` was taken
+            // SAFETY: the entry lives until `retire` unlinks it; `cookie` was taken
             // under the lock of every list it joins, so it is their highest.
             unsafe {
                 if domain.is_registered() {
@@ -286,19 +304,32 @@ impl Engine {
                 domain.add_locked(&guard, entry.link(Link::Domain));
             }
             self.entry_count.fetch_add(1, Ordering::Relaxed);
+            admitted = domain.admit_locked(&guard, entry);
         }
-        if let Err(entry) = self.queue_for(node).push(entry) {
-            // No runner to be had: run it here, as the fallback does (no trace, not
-            // `current_is_async()`), then retire it like any other entry.
-            // SAFETY: the scheduler vouched for `func` and `data`, as with async_schedule().
-            unsafe { (entry.func)(entry.data, cookie) };
-            self.retire(entry);
+        if let Some(entry) = admitted {
+            self.dispatch(entry);
         }
         Some(cookie)
     }
 
-    /// Unlinks a finished entry and wakes the waiters it unblocks.
-    fn finish(&self, entry: &Entry) {
+    /// Hands an admitted (active) entry to its node's runners; if no runner can be had,
+    /// runs it here, as the fallback does (no trace, not `current_is_async()`), and
+    /// retires it like any other entry.
+    fn dispatch(&self, entry: EntryBox) {
+        let mut next = Some(entry);
+        while let Some(entry) = next.take() {
+            if let Err(entry) = self.queue_for(entry.node).push(entry) {
+                // SAFETY: the scheduler vouched for `func` and `data`, as with
+                // async_schedule().
+                unsafe { (entry.func)(entry.data, entry.cookie) };
+                next = self.retire_one(entry, true);
+            }
+        }
+    }
+
+    /// Unlinks a finished (or cancelled) entry and wakes the waiters it unblocks;
+    /// returns the held entry of its domain that may start in its place.
+    fn finish(&self, entry: &Entry, was_active: bool) -> Option<EntryBox> {
         let mut woken = list_head {
             next: null_mut(),
             prev: null_mut(),
@@ -307,6 +338,7 @@ impl Engine {
         // SAFETY: `woken` is a local list head that is not moved while in use.
         unsafe { list::init(woken) };
         let free_domain;
+        let released;
         {
             let domain = entry.domain();
             let guard = domain.lock();
@@ -320,6 +352,7 @@ impl Engine {
                     self.global.remove_locked(&guard, node, Link::Global, woken);
                 }
             }
+            released = domain.release_locked(&guard, was_active);
             free_domain = domain.dying_and_idle_locked(&guard);
         }
         // SAFETY: the waiters on `woken` are off every domain list and no lock is held,
@@ -327,20 +360,92 @@ impl Engine {
         unsafe { complete_woken(woken) };
         if free_domain {
             // SAFETY: only a created domain can be dying (`rasync_domain_destroy`); its
-            // owner gave it up, and this entry was the last on it, so nobody else refers
-            // to it. It came from `KBox::into_raw` in `rasync_domain_create`.
+            // owner gave it up, and this entry was the last on it (so nothing is held
+            // either), so nobody else refers to it. It came from `KBox::into_raw` in
+            // `rasync_domain_create`.
             drop(unsafe { KBox::from_raw(entry.domain.cast_mut()) });
         }
+        released
     }
 
-    /// Unlinks and frees an entry whose function has returned.
-    fn retire(&self, entry: EntryBox) {
-        self.finish(&entry);
+    /// Unlinks and frees an entry whose function has returned (or that was cancelled;
+    /// `was_active`: it had been handed to a runner); returns the held entry that may
+    /// start in its place.
+    fn retire_one(&self, entry: EntryBox, was_active: bool) -> Option<EntryBox> {
+        let released = self.finish(&entry, was_active);
         // Last: once detached, the owning module may be freed.
         self.owners.detach(&entry);
         drop(entry);
         if self.entry_count.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.drained.wake_up_all();
+        }
+        released
+    }
+
+    /// Retires an entry that ran, and starts the held entry that may replace it.
+    fn retire(&self, entry: EntryBox) {
+        if let Some(next) = self.retire_one(entry, true) {
+            self.dispatch(next);
+        }
+    }
+
+    /// Sets `domain`'s cap on entries running at once (0: none), and starts the held
+    /// entries that the new cap admits.
+    pub(crate) fn set_max_active(&self, domain: &Domain, max_active: u32) {
+        let mut released = {
+            let guard = domain.lock();
+            domain.set_max_active_locked(&guard, max_active);
+            domain.release_locked(&guard, false)
+        };
+        while let Some(entry) = released.take() {
+            self.dispatch(entry);
+            let guard = domain.lock();
+            released = domain.release_locked(&guard, false);
+        }
+    }
+
+    /// Cancels `domain`'s entries that have not started: held ones and those still on
+    /// a submission queue. Each one's cancel callback runs here instead of its function;
+    /// its cookie counts as finished. Returns how many were cancelled.
+    pub(crate) fn cancel_domain(&self, domain: &Domain) -> u32 {
+        // All held entries at once, then the queued ones: cancelling a queued (active)
+        // entry frees a slot, which must not start an entry that is being cancelled.
+        let held = {
+            let guard = domain.lock();
+            domain.take_all_held_locked(&guard)
+        };
+        let queued = self.queues.take_domain(domain);
+        // SAFETY: both lists were handed over by their owners: entries from
+        // `EntryBox::into_raw`, linked through `next`, now ours.
+        unsafe { self.cancel_list(queued, true) + self.cancel_list(held, false) }
+    }
+
+    /// Cancels every entry of a list linked through `next`.
+    ///
+    /// # Safety
+    ///
+    /// The entries are owned by the caller, from `EntryBox::into_raw`.
+    unsafe fn cancel_list(&self, mut first: *mut Entry, was_active: bool) -> u32 {
+        let mut cancelled = 0;
+        while !first.is_null() {
+            // SAFETY: the caller hands over the list's entries.
+            let entry = unsafe { EntryBox::from_raw(first) };
+            first = entry.next;
+            self.cancel_one(entry, was_active);
+            cancelled += 1;
+        }
+        cancelled
+    }
+
+    /// Calls a cancelled entry's cancel callback and retires it.
+    fn cancel_one(&self, entry: EntryBox, was_active: bool) {
+        if let Some(cancel) = entry.cancel {
+            // SAFETY: the scheduler passed `cancel` for `data`, to be called instead of
+            // `func` for an entry that never started.
+            unsafe { cancel(entry.data, entry.cookie) };
+        }
+        if let Some(next) = self.retire_one(entry, was_active) {
+            self.dispatch(next);
         }
     }
 

@@ -8,13 +8,13 @@
 //! pushed as an [`EntryBox`] on the submission queue of its node ([`crate::runner`]). A
 //! runner calls the function, unlinks the entry (waking the waiters it unblocks) and
 //! frees it. An entry has no `work_struct` of its own, nor a link to its module (the
-//! module's record counts it): 80 bytes, where `kernel/async.c`'s `struct async_entry`
-//! takes a 96-byte kmalloc object.
+//! module's record counts it): 96 bytes with its cancel callback and node, the size of
+//! the kmalloc object `kernel/async.c`'s `struct async_entry` takes.
 //!
 //! # Examples
 //!
 //! ```ignore
-//! let entry = EntryBox::new(Entry::new(func, data, domain), GFP_ATOMIC)?;
+//! let entry = EntryBox::new(Entry::new(func, None, data, node, domain), GFP_ATOMIC)?;
 //! ```
 
 use crate::domain::{Domain, Link};
@@ -50,7 +50,8 @@ pub(crate) type Func = unsafe extern "C" fn(data: *mut c_void, cookie: u64);
 /// - A non-null `owner` is a record of [`crate::owner`] that counts the entry.
 #[pin_data]
 pub(crate) struct Entry {
-    /// The next entry on its submission queue ([`crate::runner`]), under the queue's lock.
+    /// The next entry on its submission queue ([`crate::runner`]), under the queue's
+    /// lock, or on its domain's held FIFO ([`crate::domain`]), under the domain's.
     pub(crate) next: *mut Entry,
     #[pin]
     domain_link: Opaque<list_head>,
@@ -62,6 +63,10 @@ pub(crate) struct Entry {
     pub(crate) domain: *const Domain,
     /// The record of the module that scheduled the entry ([`crate::owner`]), or null.
     pub(crate) owner: *mut c_void,
+    /// Called instead of `func` if the entry is cancelled before it starts.
+    pub(crate) cancel: Option<Func>,
+    /// The node the entry runs on (as passed: [`crate::runner::Queues::for_node`]).
+    pub(crate) node: i32,
 }
 
 // SAFETY: `data` is the caller's, handed to `func` on whatever CPU runs the entry, exactly
@@ -70,7 +75,13 @@ unsafe impl Send for Entry {}
 
 impl Entry {
     /// Returns an initialiser for an unlinked entry of `domain` (cookie not yet set).
-    pub(crate) fn new(func: Func, data: *mut c_void, domain: &Domain) -> impl PinInit<Self> {
+    pub(crate) fn new(
+        func: Func,
+        cancel: Option<Func>,
+        data: *mut c_void,
+        node: i32,
+        domain: &Domain,
+    ) -> impl PinInit<Self> {
         let domain = core::ptr::from_ref(domain);
         pin_init!(Self {
             next: core::ptr::null_mut(),
@@ -81,6 +92,8 @@ impl Entry {
             data,
             domain,
             owner: core::ptr::null_mut(),
+            cancel,
+            node,
         })
     }
 

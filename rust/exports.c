@@ -9,6 +9,7 @@
 
 EXPORT_SYMBOL_GPL(__rasync_schedule_node);
 EXPORT_SYMBOL_GPL(__rasync_schedule_node_domain);
+EXPORT_SYMBOL_GPL(__rasync_schedule_node_domain_cancelable);
 EXPORT_SYMBOL_GPL(__rasync_schedule_dev_nocall);
 EXPORT_SYMBOL_GPL(__rasync_schedule_node_nocall);
 EXPORT_SYMBOL_GPL(rasync_synchronize_full);
@@ -20,3 +21,5 @@ EXPORT_SYMBOL_GPL(rasync_domain_create);
 EXPORT_SYMBOL_GPL(rasync_domain_destroy);
 EXPORT_SYMBOL_GPL(rasync_dev_to_node);
 EXPORT_SYMBOL_GPL(rasync_entry_bytes);
+EXPORT_SYMBOL_GPL(rasync_domain_set_max_active);
+EXPORT_SYMBOL_GPL(rasync_domain_cancel);

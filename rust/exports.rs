@@ -22,7 +22,11 @@ use crate::{
     entry::Func,
     numa,
 };
-use kernel::{bindings, ffi::c_void, prelude::*};
+use kernel::{
+    bindings,
+    ffi::{c_int, c_void},
+    prelude::*,
+};
 
 /// Returns the engine, or logs why a call into rasync cannot be served.
 fn engine_or_err(what: &str) -> Option<&'static Engine> {
@@ -266,4 +270,93 @@ pub(crate) unsafe extern "C" fn rasync_domain_destroy(domain: *mut RawDomain) {
     // SAFETY: `domain` came from `KBox::into_raw` in `rasync_domain_create`; no entry
     // refers to it any more and no waiter is parked on it.
     drop(unsafe { KBox::from_raw(domain.cast::<Domain>()) });
+}
+
+/// `rasync_schedule_node_domain_cancelable()`: as [`__rasync_schedule_node_domain`], but
+/// if [`rasync_domain_cancel`] cancels the entry before it starts, `cancel(data, cookie)`
+/// (if non-null) is called instead of `func`.
+///
+/// # Safety
+///
+/// As for [`__rasync_schedule_node_domain`]; `cancel`, if non-null, must be callable
+/// with `data` from the context of a `rasync_domain_cancel()` caller.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn __rasync_schedule_node_domain_cancelable(
+    func: Option<Func>,
+    cancel: Option<Func>,
+    data: *mut c_void,
+    node: i32,
+    domain: *mut RawDomain,
+    owner: Owner,
+) -> u64 {
+    const WHAT: &str = "rasync_schedule_node_domain_cancelable";
+    let Some(func) = func else {
+        pr_err!("{WHAT}: NULL function, nothing scheduled\n");
+        return 0;
+    };
+    let Some(engine) = engine_or_err(WHAT) else {
+        return 0;
+    };
+    // SAFETY: the caller guarantees a non-null domain is valid.
+    match unsafe { domain_arg(domain, WHAT) } {
+        DomainArg::Valid(domain) => {
+            engine.schedule_node_domain_cancelable(func, cancel, data, node, domain, owner)
+        }
+        // Refused, but nothing is lost: like the fallback, run it now with the next cookie.
+        DomainArg::Null => {
+            pr_err!("{WHAT}: NULL domain; running the call synchronously\n");
+            engine.run_now(func, data)
+        }
+        DomainArg::Uninitialised => engine.run_now(func, data),
+    }
+}
+
+/// `rasync_domain_set_max_active()`: cap the domain's entries running at once.
+///
+/// # Safety
+///
+/// A non-null `domain` must be a live `struct rasync_domain`.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rasync_domain_set_max_active(
+    domain: *mut RawDomain,
+    max_active: u32,
+) -> c_int {
+    const WHAT: &str = "rasync_domain_set_max_active";
+    let Some(engine) = engine_or_err(WHAT) else {
+        return ENODEV.to_errno();
+    };
+    // SAFETY: the caller guarantees a non-null domain is valid.
+    match unsafe { domain_arg(domain, WHAT) } {
+        DomainArg::Valid(domain) => {
+            engine.set_max_active(domain, max_active);
+            0
+        }
+        DomainArg::Null => {
+            pr_err!("{WHAT}: NULL domain\n");
+            EINVAL.to_errno()
+        }
+        DomainArg::Uninitialised => EINVAL.to_errno(),
+    }
+}
+
+/// `rasync_domain_cancel()`: cancel the domain's entries that have not started.
+///
+/// # Safety
+///
+/// A non-null `domain` must be a live `struct rasync_domain`.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rasync_domain_cancel(domain: *mut RawDomain) -> u32 {
+    const WHAT: &str = "rasync_domain_cancel";
+    let Some(engine) = engine_or_err(WHAT) else {
+        return 0;
+    };
+    // SAFETY: the caller guarantees a non-null domain is valid.
+    match unsafe { domain_arg(domain, WHAT) } {
+        DomainArg::Valid(domain) => engine.cancel_domain(domain),
+        DomainArg::Null => {
+            pr_err!("{WHAT}: NULL domain, nothing cancelled\n");
+            0
+        }
+        DomainArg::Uninitialised => 0,
+    }
 }

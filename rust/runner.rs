@@ -54,6 +54,7 @@
 //! C header: [`include/linux/workqueue.h`](srctree/include/linux/workqueue.h)
 
 use crate::{
+    domain::Domain,
     entry::{Entry, EntryBox, Func},
     lock::IrqSpinLock,
     numa,
@@ -366,6 +367,42 @@ impl Queues {
                 }
             });
         }
+    }
+
+    /// Takes every queued entry of `domain` off the queues; returns them as a list
+    /// linked through `Entry::next` (null if none), owned by the caller.
+    pub(crate) fn take_domain(&self, domain: &Domain) -> *mut Entry {
+        let domain = core::ptr::from_ref(domain);
+        let mut taken: *mut Entry = null_mut();
+        for queue in self.queues.iter() {
+            queue.with_locked(|s| {
+                let mut prev: *mut Entry = null_mut();
+                let mut entry = s.head;
+                while !entry.is_null() {
+                    // SAFETY: the queue is locked; its list holds entries it owns, and
+                    // ownership of the ones unlinked here passes to the caller.
+                    unsafe {
+                        let next = (*entry).next;
+                        if (*entry).domain == domain {
+                            if prev.is_null() {
+                                s.head = next;
+                            } else {
+                                (*prev).next = next;
+                            }
+                            if s.tail == entry {
+                                s.tail = prev;
+                            }
+                            (*entry).next = taken;
+                            taken = entry;
+                        } else {
+                            prev = entry;
+                        }
+                        entry = next;
+                    }
+                }
+            });
+        }
+        taken
     }
 
     /// Returns the queue for entries bound to `node`: its own if it has online CPUs, else
