@@ -19,8 +19,8 @@
 //!   cookie order, so its first entry has the lowest cookie in progress. An entry is on
 //!   its domain's `pending` list from scheduling until its function has returned; an
 //!   entry of a registered domain is on the global list for the same span.
-//! - `active` counts the domain's entries handed to a submission queue and not yet
-//!   retired; `held_first`..`held_last` is a FIFO, linked through `Entry::next`, of
+//! - `active` counts the domain's entries handed to a submission queue while the domain
+//!   had a cap (`Entry::counted`) and not yet retired; `held_first`..`held_last` is a FIFO, linked through `Entry::next`, of
 //!   entries that are pending but wait for `active` to drop below `max_active` (0: no
 //!   limit), in cookie order. A held entry is owned by the domain (from
 //!   `EntryBox::into_raw`).
@@ -332,14 +332,18 @@ impl Domain {
         }
     }
 
-    /// Decides, for a newly linked entry, whether it may go to a runner now (returned,
-    /// counted active) or must wait for an active one to finish (`None`: the domain
+    /// Decides, for a newly linked entry, whether it may go to a runner now (returned;
+    /// counted active, `Entry::counted`, if the domain has a cap) or must wait for an active one to finish (`None`: the domain
     /// holds it, behind any entries held before it).
     pub(crate) fn admit_locked(&self, _guard: &IrqGuard<'_>, entry: EntryBox) -> Option<EntryBox> {
         // SAFETY: the counters and the held FIFO are protected by the lock (the guard).
         unsafe {
             let d = &mut *self.as_raw();
-            if d.max_active != 0 && (d.active >= d.max_active || !d.held_first.is_null()) {
+            if d.max_active == 0 {
+                // No cap: nothing to count (`counted` stays false).
+                return Some(entry);
+            }
+            if d.active >= d.max_active || !d.held_first.is_null() {
                 // INVARIANT: appended last, in cookie order (the cookie was taken under
                 // this lock, so it is the highest).
                 let raw = entry.into_raw();
@@ -354,6 +358,9 @@ impl Domain {
             }
             d.active += 1;
         }
+        let mut entry = entry;
+        // SAFETY: `counted` is not structurally pinned; the entry is not queued yet.
+        unsafe { entry.as_mut().get_unchecked_mut().counted = true };
         Some(entry)
     }
 
@@ -386,8 +393,8 @@ impl Domain {
         }
     }
 
-    /// Counts a retired entry out of `active` (if it was active) and returns the held
-    /// entry that may start in its place, counted active.
+    /// Counts a retired entry out of `active` (if it was counted) and returns the held
+    /// entry that may start in its place, counted active if the domain has a cap.
     pub(crate) fn release_locked(
         &self,
         guard: &IrqGuard<'_>,
@@ -401,11 +408,13 @@ impl Domain {
         if d.held_first.is_null() || (d.max_active != 0 && d.active >= d.max_active) {
             return None;
         }
-        let entry = self.take_held_locked(guard);
-        if entry.is_some() {
+        let mut entry = self.take_held_locked(guard)?;
+        if d.max_active != 0 {
             d.active += 1;
+            // SAFETY: `counted` is not structurally pinned; the entry is not queued.
+            unsafe { entry.as_mut().get_unchecked_mut().counted = true };
         }
-        entry
+        Some(entry)
     }
 
     /// Sets the cap on entries running at once (0: none). Held entries that may start

@@ -322,14 +322,14 @@ impl Engine {
                 // SAFETY: the scheduler vouched for `func` and `data`, as with
                 // async_schedule().
                 unsafe { (entry.func)(entry.data, entry.cookie) };
-                next = self.retire_one(entry, true);
+                next = self.retire_one(entry);
             }
         }
     }
 
     /// Unlinks a finished (or cancelled) entry and wakes the waiters it unblocks;
     /// returns the held entry of its domain that may start in its place.
-    fn finish(&self, entry: &Entry, was_active: bool) -> Option<EntryBox> {
+    fn finish(&self, entry: &Entry, was_counted: bool) -> Option<EntryBox> {
         let mut woken = list_head {
             next: null_mut(),
             prev: null_mut(),
@@ -352,7 +352,7 @@ impl Engine {
                     self.global.remove_locked(&guard, node, Link::Global, woken);
                 }
             }
-            released = domain.release_locked(&guard, was_active);
+            released = domain.release_locked(&guard, was_counted);
             free_domain = domain.dying_and_idle_locked(&guard);
         }
         // SAFETY: the waiters on `woken` are off every domain list and no lock is held,
@@ -368,11 +368,10 @@ impl Engine {
         released
     }
 
-    /// Unlinks and frees an entry whose function has returned (or that was cancelled;
-    /// `was_active`: it had been handed to a runner); returns the held entry that may
-    /// start in its place.
-    fn retire_one(&self, entry: EntryBox, was_active: bool) -> Option<EntryBox> {
-        let released = self.finish(&entry, was_active);
+    /// Unlinks and frees an entry whose function has returned (or that was cancelled);
+    /// returns the held entry that may start in its place.
+    fn retire_one(&self, entry: EntryBox) -> Option<EntryBox> {
+        let released = self.finish(&entry, entry.counted);
         // Last: once detached, the owning module may be freed.
         self.owners.detach(&entry);
         drop(entry);
@@ -384,7 +383,7 @@ impl Engine {
 
     /// Retires an entry that ran, and starts the held entry that may replace it.
     fn retire(&self, entry: EntryBox) {
-        if let Some(next) = self.retire_one(entry, true) {
+        if let Some(next) = self.retire_one(entry) {
             self.dispatch(next);
         }
     }
@@ -417,7 +416,7 @@ impl Engine {
         let queued = self.queues.take_domain(domain);
         // SAFETY: both lists were handed over by their owners: entries from
         // `EntryBox::into_raw`, linked through `next`, now ours.
-        unsafe { self.cancel_list(queued, true) + self.cancel_list(held, false) }
+        unsafe { self.cancel_list(queued) + self.cancel_list(held) }
     }
 
     /// Cancels every entry of a list linked through `next`.
@@ -425,26 +424,26 @@ impl Engine {
     /// # Safety
     ///
     /// The entries are owned by the caller, from `EntryBox::into_raw`.
-    unsafe fn cancel_list(&self, mut first: *mut Entry, was_active: bool) -> u32 {
+    unsafe fn cancel_list(&self, mut first: *mut Entry) -> u32 {
         let mut cancelled = 0;
         while !first.is_null() {
             // SAFETY: the caller hands over the list's entries.
             let entry = unsafe { EntryBox::from_raw(first) };
             first = entry.next;
-            self.cancel_one(entry, was_active);
+            self.cancel_one(entry);
             cancelled += 1;
         }
         cancelled
     }
 
     /// Calls a cancelled entry's cancel callback and retires it.
-    fn cancel_one(&self, entry: EntryBox, was_active: bool) {
+    fn cancel_one(&self, entry: EntryBox) {
         if let Some(cancel) = entry.cancel {
             // SAFETY: the scheduler passed `cancel` for `data`, to be called instead of
             // `func` for an entry that never started.
             unsafe { cancel(entry.data, entry.cookie) };
         }
-        if let Some(next) = self.retire_one(entry, was_active) {
+        if let Some(next) = self.retire_one(entry) {
             self.dispatch(next);
         }
     }

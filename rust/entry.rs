@@ -67,6 +67,8 @@ pub(crate) struct Entry {
     pub(crate) cancel: Option<Func>,
     /// The node the entry runs on (as passed: [`crate::runner::Queues::for_node`]).
     pub(crate) node: i32,
+    /// Counted in its domain's `active` (admitted under a cap, [`crate::domain`]).
+    pub(crate) counted: bool,
 }
 
 // SAFETY: `data` is the caller's, handed to `func` on whatever CPU runs the entry, exactly
@@ -94,6 +96,7 @@ impl Entry {
             owner: core::ptr::null_mut(),
             cancel,
             node,
+            counted: false,
         })
     }
 
