@@ -168,7 +168,9 @@ size_t rasync_entry_bytes(void);	/* slab bytes of one pending entry */
 /*
  * Caps @domain's entries running at once at @max_active (0: no limit, the default);
  * the others start in cookie order as running ones finish. Synchronize semantics are
- * unchanged. Returns 0, or -EINVAL for a NULL or uninitialised domain.
+ * unchanged. Set it before scheduling: entries already running when a domain first
+ * gets a cap are not counted against it. Returns 0, or -EINVAL for a NULL or
+ * uninitialised domain.
  */
 int rasync_domain_set_max_active(struct rasync_domain *domain, unsigned int max_active);
 

@@ -303,7 +303,8 @@ impl Domain {
     }
 
     /// Caps the entries of this domain running at once at `max_active` (0: no limit);
-    /// the others start in cookie order as running ones finish.
+    /// the others start in cookie order as running ones finish. Set it before scheduling:
+    /// entries already running when the domain first gets a cap are not counted.
     pub(crate) fn set_max_active(&self, max_active: u32) -> Result {
         // SAFETY: the domain is live (type invariant).
         kernel::error::to_result(unsafe {
