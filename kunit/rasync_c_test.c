@@ -731,11 +731,16 @@ static void rasync_c_destroy_from_inside_own_entry(struct kunit *test)
 
 /* ---- Beyond async.c: per-domain concurrency limit and cancellation ---- */
 
+/* What the entries of one limit test share. */
+struct limit_counts {
+	atomic_t running;		/* the domain's entries running now */
+	atomic_t peak;			/* the most seen running at once */
+	atomic_t order;			/* start sequence */
+};
+
 struct limit_probe {
 	struct completion gate;		/* the entry waits here once it runs */
-	atomic_t *running;		/* the domain's entries running now */
-	atomic_t *peak;			/* the most seen running at once */
-	atomic_t *order;		/* start sequence */
+	struct limit_counts *counts;
 	int started;			/* 1 + this entry's place in the start order */
 	atomic_t ran;
 	atomic_t cancelled;
@@ -745,15 +750,16 @@ struct limit_probe {
 static void limit_probe_fn(void *data, rasync_cookie_t cookie)
 {
 	struct limit_probe *p = data;
-	int now = atomic_inc_return(p->running);
-	int peak = atomic_read(p->peak);
+	struct limit_counts *counts = p->counts;
+	int now = atomic_inc_return(&counts->running);
+	int peak = atomic_read(&counts->peak);
 
-	while (now > peak && !atomic_try_cmpxchg(p->peak, &peak, now))
+	while (now > peak && !atomic_try_cmpxchg(&counts->peak, &peak, now))
 		;
-	p->started = atomic_inc_return(p->order);
+	p->started = atomic_inc_return(&counts->order);
 	p->cookie = cookie;
 	wait_for_completion_timeout(&p->gate, msecs_to_jiffies(GATE_TIMEOUT_MS));
-	atomic_dec(p->running);
+	atomic_dec(&counts->running);
 	atomic_set_release(&p->ran, 1);
 }
 
@@ -766,6 +772,13 @@ static void limit_probe_cancel(void *data, rasync_cookie_t cookie)
 }
 
 #define LIMIT_ENTRIES 6
+
+static void limit_probe_init(struct limit_probe *p, struct limit_counts *counts)
+{
+	memset(p, 0, sizeof(*p));
+	init_completion(&p->gate);
+	p->counts = counts;
+}
 
 /* Polls (bounded) until @n entries run at once; returns whether they did. */
 static bool wait_running(atomic_t *running, int n)
@@ -784,25 +797,21 @@ static void rasync_c_max_active_caps_and_keeps_cookie_order(struct kunit *test)
 {
 	struct rasync_domain *dom = rasync_domain_create(false);
 	struct limit_probe p[LIMIT_ENTRIES];
-	atomic_t running = ATOMIC_INIT(0), peak = ATOMIC_INIT(0), order = ATOMIC_INIT(0);
+	struct limit_counts counts = {};
 	rasync_cookie_t c[LIMIT_ENTRIES];
 	int i;
 
 	KUNIT_ASSERT_NOT_NULL(test, dom);
 	KUNIT_ASSERT_EQ(test, rasync_domain_set_max_active(dom, 2), 0);
 	for (i = 0; i < LIMIT_ENTRIES; i++) {
-		memset(&p[i], 0, sizeof(p[i]));
-		init_completion(&p[i].gate);
-		p[i].running = &running;
-		p[i].peak = &peak;
-		p[i].order = &order;
+		limit_probe_init(&p[i], &counts);
 		c[i] = rasync_schedule_node_domain_cancelable(limit_probe_fn, limit_probe_cancel,
 							      &p[i], NUMA_NO_NODE, dom);
 	}
 	/* Two run, and only two, however long they take. */
-	KUNIT_EXPECT_TRUE(test, wait_running(&running, 2));
+	KUNIT_EXPECT_TRUE(test, wait_running(&counts.running, 2));
 	msleep(100);
-	KUNIT_EXPECT_EQ(test, atomic_read(&running), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&counts.running), 2);
 	KUNIT_EXPECT_FALSE(test, atomic_read(&p[2].ran) || p[2].started);
 	/* Synchronize semantics unchanged: cookie c[1] waits for entry 0 only. */
 	complete(&p[0].gate);
@@ -811,7 +820,7 @@ static void rasync_c_max_active_caps_and_keeps_cookie_order(struct kunit *test)
 	for (i = 1; i < LIMIT_ENTRIES; i++)
 		complete(&p[i].gate);
 	sync_full_domain(test, dom);
-	KUNIT_EXPECT_EQ(test, atomic_read(&peak), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&counts.peak), 2);
 	for (i = 0; i < LIMIT_ENTRIES; i++) {
 		KUNIT_EXPECT_TRUE(test, atomic_read_acquire(&p[i].ran));
 		KUNIT_EXPECT_EQ(test, p[i].cookie, c[i]);
@@ -819,14 +828,10 @@ static void rasync_c_max_active_caps_and_keeps_cookie_order(struct kunit *test)
 	}
 	/* With one at a time, the held ones start in cookie order. */
 	KUNIT_ASSERT_EQ(test, rasync_domain_set_max_active(dom, 1), 0);
-	atomic_set(&order, 0);
+	atomic_set(&counts.order, 0);
 	for (i = 0; i < LIMIT_ENTRIES; i++) {
-		memset(&p[i], 0, sizeof(p[i]));
-		init_completion(&p[i].gate);
+		limit_probe_init(&p[i], &counts);
 		complete(&p[i].gate);
-		p[i].running = &running;
-		p[i].peak = &peak;
-		p[i].order = &order;
 		c[i] = rasync_schedule_domain(limit_probe_fn, &p[i], dom);
 	}
 	sync_full_domain(test, dom);
@@ -839,27 +844,23 @@ static void rasync_c_max_active_raised_starts_held_entries(struct kunit *test)
 {
 	struct rasync_domain *dom = rasync_domain_create(false);
 	struct limit_probe p[3];
-	atomic_t running = ATOMIC_INIT(0), peak = ATOMIC_INIT(0), order = ATOMIC_INIT(0);
+	struct limit_counts counts = {};
 	int i;
 
 	KUNIT_ASSERT_NOT_NULL(test, dom);
 	KUNIT_ASSERT_EQ(test, rasync_domain_set_max_active(dom, 1), 0);
 	for (i = 0; i < 3; i++) {
-		memset(&p[i], 0, sizeof(p[i]));
-		init_completion(&p[i].gate);
-		p[i].running = &running;
-		p[i].peak = &peak;
-		p[i].order = &order;
+		limit_probe_init(&p[i], &counts);
 		rasync_schedule_domain(limit_probe_fn, &p[i], dom);
 	}
-	KUNIT_EXPECT_TRUE(test, wait_running(&running, 1));
+	KUNIT_EXPECT_TRUE(test, wait_running(&counts.running, 1));
 	KUNIT_ASSERT_EQ(test, rasync_domain_set_max_active(dom, 0), 0);
 	/* No limit any more: the held two start although the first still runs. */
-	KUNIT_EXPECT_TRUE(test, wait_running(&running, 3));
+	KUNIT_EXPECT_TRUE(test, wait_running(&counts.running, 3));
 	for (i = 0; i < 3; i++)
 		complete(&p[i].gate);
 	sync_full_domain(test, dom);
-	KUNIT_EXPECT_EQ(test, atomic_read(&peak), 3);
+	KUNIT_EXPECT_EQ(test, atomic_read(&counts.peak), 3);
 	rasync_domain_destroy(dom);
 }
 
@@ -867,7 +868,7 @@ static void rasync_c_cancel_not_started_entries(struct kunit *test)
 {
 	struct rasync_domain *dom = rasync_domain_create(true);
 	struct limit_probe p[LIMIT_ENTRIES];
-	atomic_t running = ATOMIC_INIT(0), peak = ATOMIC_INIT(0), order = ATOMIC_INIT(0);
+	struct limit_counts counts = {};
 	rasync_cookie_t c[LIMIT_ENTRIES];
 	unsigned int cancelled;
 	int i;
@@ -875,16 +876,12 @@ static void rasync_c_cancel_not_started_entries(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, dom);
 	KUNIT_ASSERT_EQ(test, rasync_domain_set_max_active(dom, 1), 0);
 	for (i = 0; i < LIMIT_ENTRIES; i++) {
-		memset(&p[i], 0, sizeof(p[i]));
-		init_completion(&p[i].gate);
-		p[i].running = &running;
-		p[i].peak = &peak;
-		p[i].order = &order;
+		limit_probe_init(&p[i], &counts);
 		c[i] = rasync_schedule_node_domain_cancelable(limit_probe_fn, limit_probe_cancel,
 							      &p[i], NUMA_NO_NODE, dom);
 	}
 	/* Entry 0 runs and blocks; the other five are held: not started. */
-	KUNIT_EXPECT_TRUE(test, wait_running(&running, 1));
+	KUNIT_EXPECT_TRUE(test, wait_running(&counts.running, 1));
 	cancelled = rasync_domain_cancel(dom);
 	KUNIT_EXPECT_EQ(test, cancelled, LIMIT_ENTRIES - 1);
 	/* Their cookies count as finished: waiting for the last one waits for entry 0. */

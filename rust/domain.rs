@@ -20,10 +20,9 @@
 //!   its domain's `pending` list from scheduling until its function has returned; an
 //!   entry of a registered domain is on the global list for the same span.
 //! - `active` counts the domain's entries handed to a submission queue while the domain
-//!   had a cap (`Entry::counted`) and not yet retired; `held_first`..`held_last` is a FIFO, linked through `Entry::next`, of
-//!   entries that are pending but wait for `active` to drop below `max_active` (0: no
-//!   limit), in cookie order. A held entry is owned by the domain (from
-//!   `EntryBox::into_raw`).
+//!   had a cap (`Entry::counted`) and not yet retired; `held` ([`EntryFifo`]) holds, in
+//!   cookie order, the pending entries that wait for `active` to drop below
+//!   `max_active` (0: no limit).
 //! - `waiters` holds sleeping synchronizers in ascending cookie order; a waiter with
 //!   cookie `c` is on it only while the domain's lowest cookie in progress is below `c`.
 //!   Whenever the first pending entry goes, the waiters whose cookie has now been
@@ -41,6 +40,7 @@
 
 use crate::{
     entry::{Entry, EntryBox},
+    fifo::EntryFifo,
     list,
     lock::{IrqGuard, IrqSpinLock},
     wait::Completion,
@@ -76,8 +76,8 @@ pub(crate) struct RawDomain {
     dying: bool,
     max_active: u32,
     active: u32,
-    held_first: *mut Entry,
-    held_last: *mut Entry,
+    /// `held_first`, `held_last` in C.
+    held: EntryFifo,
 }
 
 /// Which of an entry's two links a list is made of.
@@ -190,8 +190,7 @@ impl Domain {
                 (&raw mut (*raw).dying).write(false);
                 (&raw mut (*raw).max_active).write(0);
                 (&raw mut (*raw).active).write(0);
-                (&raw mut (*raw).held_first).write(null_mut());
-                (&raw mut (*raw).held_last).write(null_mut());
+                (&raw mut (*raw).held).write(EntryFifo::new());
             }
             Ok(())
         };
@@ -333,88 +332,53 @@ impl Domain {
     }
 
     /// Decides, for a newly linked entry, whether it may go to a runner now (returned;
-    /// counted active, `Entry::counted`, if the domain has a cap) or must wait for an active one to finish (`None`: the domain
-    /// holds it, behind any entries held before it).
+    /// counted active if the domain has a cap) or must wait for an active one to finish
+    /// (`None`: the domain holds it, behind any entries held before it).
     pub(crate) fn admit_locked(&self, _guard: &IrqGuard<'_>, entry: EntryBox) -> Option<EntryBox> {
         // SAFETY: the counters and the held FIFO are protected by the lock (the guard).
-        unsafe {
-            let d = &mut *self.as_raw();
-            if d.max_active == 0 {
-                // No cap: nothing to count (`counted` stays false).
-                return Some(entry);
-            }
-            if d.active >= d.max_active || !d.held_first.is_null() {
-                // INVARIANT: appended last, in cookie order (the cookie was taken under
-                // this lock, so it is the highest).
-                let raw = entry.into_raw();
-                (*raw).next = null_mut();
-                if d.held_last.is_null() {
-                    d.held_first = raw;
-                } else {
-                    (*d.held_last).next = raw;
-                }
-                d.held_last = raw;
-                return None;
-            }
-            d.active += 1;
+        let d = unsafe { &mut *self.as_raw() };
+        if d.max_active != 0 && (d.active >= d.max_active || !d.held.is_empty()) {
+            // INVARIANT: appended last, in cookie order (the cookie was taken under this
+            // lock, so it is the highest).
+            d.held.push(entry);
+            return None;
         }
-        let mut entry = entry;
-        // SAFETY: `counted` is not structurally pinned; the entry is not queued yet.
-        unsafe { entry.as_mut().get_unchecked_mut().counted = true };
-        Some(entry)
+        Some(Self::count_in(d, entry))
     }
 
-    /// Takes the first held entry off the FIFO, without counting it active.
-    pub(crate) fn take_held_locked(&self, _guard: &IrqGuard<'_>) -> Option<EntryBox> {
-        // SAFETY: the held FIFO is protected by the lock; its entries are owned by the
-        // domain, from `EntryBox::into_raw`, and ownership passes to the caller.
-        unsafe {
-            let d = &mut *self.as_raw();
-            let first = d.held_first;
-            if first.is_null() {
-                return None;
-            }
-            d.held_first = (*first).next;
-            if d.held_first.is_null() {
-                d.held_last = null_mut();
-            }
-            Some(EntryBox::from_raw(first))
-        }
-    }
-
-    /// Takes the whole held FIFO (its first entry, linked through `Entry::next`; null if
-    /// empty); the caller owns its entries.
-    pub(crate) fn take_all_held_locked(&self, _guard: &IrqGuard<'_>) -> *mut Entry {
+    /// Takes the whole held FIFO; the caller owns its entries.
+    pub(crate) fn take_all_held_locked(&self, _guard: &IrqGuard<'_>) -> EntryFifo {
         // SAFETY: the held FIFO is protected by the lock (the guard).
-        unsafe {
-            let d = &mut *self.as_raw();
-            d.held_last = null_mut();
-            core::mem::take(&mut d.held_first)
-        }
+        unsafe { (*self.as_raw()).held.take_all() }
     }
 
     /// Counts a retired entry out of `active` (if it was counted) and returns the held
     /// entry that may start in its place, counted active if the domain has a cap.
     pub(crate) fn release_locked(
         &self,
-        guard: &IrqGuard<'_>,
-        was_active: bool,
+        _guard: &IrqGuard<'_>,
+        was_counted: bool,
     ) -> Option<EntryBox> {
-        // SAFETY: the counters are protected by the lock (the guard).
+        // SAFETY: the counters and the held FIFO are protected by the lock (the guard).
         let d = unsafe { &mut *self.as_raw() };
-        if was_active {
+        if was_counted {
             d.active = d.active.saturating_sub(1);
         }
-        if d.held_first.is_null() || (d.max_active != 0 && d.active >= d.max_active) {
+        if d.max_active != 0 && d.active >= d.max_active {
             return None;
         }
-        let mut entry = self.take_held_locked(guard)?;
+        let entry = d.held.pop()?;
+        Some(Self::count_in(d, entry))
+    }
+
+    /// Lets `entry` go to a runner: counted in `active` if the domain has a cap.
+    fn count_in(d: &mut RawDomain, mut entry: EntryBox) -> EntryBox {
         if d.max_active != 0 {
             d.active += 1;
-            // SAFETY: `counted` is not structurally pinned; the entry is not queued.
+            // SAFETY: `counted` is not structurally pinned; the entry is not queued yet.
             unsafe { entry.as_mut().get_unchecked_mut().counted = true };
         }
-        Some(entry)
+        entry
     }
 
     /// Sets the cap on entries running at once (0: none). Held entries that may start

@@ -60,6 +60,7 @@
 use crate::{
     domain::{complete_woken, Domain, Link, Waiter, COOKIE_MAX},
     entry::{Entry, EntryBox, EntryCache, Func},
+    fifo::EntryFifo,
     list,
     owner::{Owners, Refused},
     runner::{Queue, Queues},
@@ -381,7 +382,8 @@ impl Engine {
         released
     }
 
-    /// Retires an entry that ran, and starts the held entry that may replace it.
+    /// Retires an entry that ran (or was cancelled), and starts the held entry that may
+    /// replace it.
     fn retire(&self, entry: EntryBox) {
         if let Some(next) = self.retire_one(entry) {
             self.dispatch(next);
@@ -414,22 +416,13 @@ impl Engine {
             domain.take_all_held_locked(&guard)
         };
         let queued = self.queues.take_domain(domain);
-        // SAFETY: both lists were handed over by their owners: entries from
-        // `EntryBox::into_raw`, linked through `next`, now ours.
-        unsafe { self.cancel_list(queued) + self.cancel_list(held) }
+        self.cancel_all(queued) + self.cancel_all(held)
     }
 
-    /// Cancels every entry of a list linked through `next`.
-    ///
-    /// # Safety
-    ///
-    /// The entries are owned by the caller, from `EntryBox::into_raw`.
-    unsafe fn cancel_list(&self, mut first: *mut Entry) -> u32 {
+    /// Cancels every entry of `fifo`, in order; returns how many.
+    fn cancel_all(&self, mut fifo: EntryFifo) -> u32 {
         let mut cancelled = 0;
-        while !first.is_null() {
-            // SAFETY: the caller hands over the list's entries.
-            let entry = unsafe { EntryBox::from_raw(first) };
-            first = entry.next;
+        while let Some(entry) = fifo.pop() {
             self.cancel_one(entry);
             cancelled += 1;
         }
@@ -443,9 +436,7 @@ impl Engine {
             // `func` for an entry that never started.
             unsafe { cancel(entry.data, entry.cookie) };
         }
-        if let Some(next) = self.retire_one(entry) {
-            self.dispatch(next);
-        }
+        self.retire(entry);
     }
 
     /// Waits until every entry of `domain` (or of all registered domains, for `None`)

@@ -50,8 +50,8 @@ pub(crate) type Func = unsafe extern "C" fn(data: *mut c_void, cookie: u64);
 /// - A non-null `owner` is a record of [`crate::owner`] that counts the entry.
 #[pin_data]
 pub(crate) struct Entry {
-    /// The next entry on its submission queue ([`crate::runner`]), under the queue's
-    /// lock, or on its domain's held FIFO ([`crate::domain`]), under the domain's.
+    /// The link of the [`crate::fifo::EntryFifo`] the entry waits on: its submission
+    /// queue's ([`crate::runner`]) or its domain's held one ([`crate::domain`]).
     pub(crate) next: *mut Entry,
     #[pin]
     domain_link: Opaque<list_head>,

@@ -7,6 +7,7 @@ mod domain;
 mod engine;
 mod entry;
 mod exports;
+mod fifo;
 mod list;
 mod lock;
 mod module;

@@ -34,8 +34,7 @@
 //!
 //! # Invariants (of a queue, under its lock)
 //!
-//! - `head`..`tail` is a singly linked FIFO of entries owned by the queue (from
-//!   `EntryBox::into_raw`), linked through `Entry::next`; `head` is null exactly when `tail` is.
+//! - `entries` ([`EntryFifo`]) holds the queued entries, in arrival order.
 //! - `searching` is the number of runners queued or running that will pop again before
 //!   stopping; it is at least 1 whenever the list is non-empty, except for the moment a
 //!   runner that could not start a helper spends running its entry.
@@ -55,7 +54,8 @@
 
 use crate::{
     domain::Domain,
-    entry::{Entry, EntryBox, Func},
+    entry::{EntryBox, Func},
+    fifo::EntryFifo,
     lock::IrqSpinLock,
     numa,
     wq::Workqueue,
@@ -113,44 +113,12 @@ impl WorkItem for Runner {
 
 /// The lock-protected part of a queue.
 struct State {
-    head: *mut Entry,
-    tail: *mut Entry,
+    entries: EntryFifo,
     searching: u32,
     idle: *mut Runner,
 }
 
 impl State {
-    fn push_tail(&mut self, entry: EntryBox) {
-        // The queue owns the entry until `pop_head`; it stays in place meanwhile.
-        let entry = entry.into_raw();
-        // SAFETY: `entry` is valid and ours; `tail`, if any, is an entry the queue owns.
-        unsafe {
-            (*entry).next = null_mut();
-            if self.tail.is_null() {
-                self.head = entry;
-            } else {
-                (*self.tail).next = entry;
-            }
-        }
-        self.tail = entry;
-    }
-
-    fn pop_head(&mut self) -> Option<EntryBox> {
-        let entry = self.head;
-        if entry.is_null() {
-            return None;
-        }
-        // SAFETY: `head` is an entry the queue owns (invariant), from
-        // `EntryBox::into_raw`; ownership passes back to the caller.
-        unsafe {
-            self.head = (*entry).next;
-            if self.head.is_null() {
-                self.tail = null_mut();
-            }
-            Some(EntryBox::from_raw(entry))
-        }
-    }
-
     /// Returns an idle runner of `queue`, or a new one, counted as searching.
     fn take_runner(&mut self, queue: &Queue) -> Option<Pin<KBox<Runner>>> {
         let runner = if self.idle.is_null() {
@@ -231,7 +199,7 @@ impl Queue {
             } else {
                 None
             };
-            s.push_tail(entry);
+            s.entries.push(entry);
             Ok(runner)
         })?;
         if let Some(runner) = runner {
@@ -252,14 +220,14 @@ impl Queue {
                 if counted {
                     s.searching -= 1;
                 }
-                let Some(entry) = s.pop_head() else {
+                let Some(entry) = s.entries.pop() else {
                     // Stopping: nothing of the runner is touched once it is idle.
                     if let Some(runner) = runner.take() {
                         s.put_idle(runner);
                     }
                     return (None, None);
                 };
-                let helper = if !s.head.is_null() && s.searching == 0 {
+                let helper = if !s.entries.is_empty() && s.searching == 0 {
                     s.take_runner(self)
                 } else {
                     None
@@ -281,7 +249,7 @@ impl Queue {
 impl Drop for Queue {
     fn drop(&mut self) {
         let state = self.state.get_mut();
-        if !state.head.is_null() || state.searching != 0 {
+        if !state.entries.is_empty() || state.searching != 0 {
             pr_err!("dropping a submission queue with entries or runners\n");
         }
         while !state.idle.is_null() {
@@ -326,8 +294,7 @@ impl Queues {
             unsafe {
                 let q = base.add(i);
                 (&raw mut (*q).state).write(UnsafeCell::new(State {
-                    head: null_mut(),
-                    tail: null_mut(),
+                    entries: EntryFifo::new(),
                     searching: 0,
                     idle: null_mut(),
                 }));
@@ -355,52 +322,23 @@ impl Queues {
     ) {
         for queue in self.queues.iter() {
             queue.with_locked(|s| {
-                let mut entry = s.head;
-                while !entry.is_null() && *n < out.len() {
-                    // SAFETY: the queue is locked; its list holds entries it owns.
-                    let e = unsafe { &*entry };
-                    if e.owner.cast_const() == owner {
+                s.entries.for_each_while(|e| {
+                    if e.owner.cast_const() == owner && *n < out.len() {
                         out[*n] = Some(e.func);
                         *n += 1;
                     }
-                    entry = e.next;
-                }
+                    *n < out.len()
+                })
             });
         }
     }
 
-    /// Takes every queued entry of `domain` off the queues; returns them as a list
-    /// linked through `Entry::next` (null if none), owned by the caller.
-    pub(crate) fn take_domain(&self, domain: &Domain) -> *mut Entry {
+    /// Takes every queued entry of `domain` off the queues.
+    pub(crate) fn take_domain(&self, domain: &Domain) -> EntryFifo {
         let domain = core::ptr::from_ref(domain);
-        let mut taken: *mut Entry = null_mut();
+        let mut taken = EntryFifo::new();
         for queue in self.queues.iter() {
-            queue.with_locked(|s| {
-                let mut prev: *mut Entry = null_mut();
-                let mut entry = s.head;
-                while !entry.is_null() {
-                    // SAFETY: the queue is locked; its list holds entries it owns, and
-                    // ownership of the ones unlinked here passes to the caller.
-                    unsafe {
-                        let next = (*entry).next;
-                        if (*entry).domain == domain {
-                            if prev.is_null() {
-                                s.head = next;
-                            } else {
-                                (*prev).next = next;
-                            }
-                            if s.tail == entry {
-                                s.tail = prev;
-                            }
-                            (*entry).next = taken;
-                            taken = entry;
-                        } else {
-                            prev = entry;
-                        }
-                        entry = next;
-                    }
-                }
-            });
+            taken.append(queue.with_locked(|s| s.entries.take_if(|e| e.domain == domain)));
         }
         taken
     }
