@@ -163,8 +163,10 @@ mod tests {
         let drops = Arc::new(AtomicUsize::new(0), GFP_KERNEL)?;
         let domain = rasync::Domain::new_exclusive()?;
         domain.set_max_active(1)?;
-        let (s, g) = (seen.clone(), gate.clone());
+        let started = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
+        let (s, g, st) = (seen.clone(), gate.clone(), started.clone());
         domain.schedule(move |cookie| {
+            st.store(true, Ordering::Release);
             // Bounded: the test opens the gate, or the entry goes on after 10 s.
             for _ in 0..1000 {
                 if g.load(Ordering::Acquire) {
@@ -183,6 +185,15 @@ mod tests {
                 s.sum.fetch_add(1, Ordering::Relaxed);
             });
         }
+        // The first entry must be running (not just queued) before the cancel.
+        for _ in 0..1000 {
+            if started.load(Ordering::Acquire) {
+                break;
+            }
+            // SAFETY: `msleep` may sleep; tests run in process context.
+            unsafe { kernel::bindings::msleep(10) };
+        }
+        assert!(started.load(Ordering::Acquire));
         assert_eq!(domain.cancel(), 4);
         assert_eq!(drops.load(Ordering::Relaxed), 4);
         gate.store(true, Ordering::Release);
