@@ -22,7 +22,10 @@
  * Beyond <linux/async.h>: a domain can cap its entries running at once
  * (rasync_domain_set_max_active()) and cancel the entries that have not started
  * (rasync_domain_cancel(), with rasync_schedule_node_domain_cancelable() for a
- * callback that releases the data).
+ * callback that releases the data); functions may return a result, and a domain
+ * remembers its first error (rasync_schedule_result*(), *_result() synchronizes).
+ * Observability: tracepoints rasync:* (trace-cmd record -e rasync) and debugfs
+ * rasync/ (counters, histograms, the pending entries) - see README.md.
  */
 #ifndef _RASYNC_H
 #define _RASYNC_H
@@ -36,6 +39,19 @@
 
 typedef u64 rasync_cookie_t;
 typedef void (*rasync_func_t) (void *data, rasync_cookie_t cookie);
+/* An async function with a result: 0, or a negative errno its domain remembers. */
+typedef int (*rasync_result_func_t) (void *data, rasync_cookie_t cookie);
+
+/* A domain's counters (debugfs rasync/domains), kept under its lock. */
+struct rasync_domain_counts {
+	u64 queued;		/* entries queued to run asynchronously */
+	u64 sync;		/* calls run synchronously in the caller (fallback) */
+	u64 finished;		/* queued entries whose function has returned */
+	u64 cancelled;		/* queued entries cancelled before they started */
+	u64 failed;		/* result functions that returned an error */
+	u64 woken;		/* synchronizers of this domain woken */
+	unsigned int peak;	/* most entries pending at once */
+};
 
 /*
  * A domain: entries scheduled on it are ordered by cookie and can be waited for
@@ -51,6 +67,12 @@ struct rasync_domain {
 	unsigned int active;		/* entries handed to the runners, unfinished */
 	void *held_first;		/* entries waiting for max_active, in cookie order */
 	void *held_last;
+	int error;			/* first error (lowest cookie) of a result function */
+	rasync_cookie_t error_cookie;	/* its cookie */
+	struct rasync_domain_counts counts;
+	struct list_head registry;	/* on rasync's list of domains (debugfs) */
+	u8 listed;			/* 0: not yet seen, 1: on the list, 2: not listable */
+	bool heap;			/* from rasync_domain_create() */
 };
 
 #define __RASYNC_DOMAIN_INIT(_name, _registered) {			\
@@ -62,7 +84,8 @@ struct rasync_domain {
 	.max_active = 0,						\
 	.active = 0,							\
 	.held_first = NULL,						\
-	.held_last = NULL }
+	.held_last = NULL,						\
+	.registry = LIST_HEAD_INIT(_name.registry) }
 
 /* A domain that rasync_synchronize_full() waits for. */
 #define RASYNC_DOMAIN(_name) \
@@ -83,6 +106,11 @@ rasync_cookie_t __rasync_schedule_node_domain_cancelable(rasync_func_t func,
 							int node,
 							struct rasync_domain *domain,
 							struct module *owner);
+rasync_cookie_t __rasync_schedule_result_node_domain(rasync_result_func_t func,
+						     rasync_func_t cancel, void *data,
+						     int node,
+						     struct rasync_domain *domain,
+						     struct module *owner);
 bool __rasync_schedule_dev_nocall(rasync_func_t func, struct device *dev,
 				  struct module *owner);
 bool __rasync_schedule_node_nocall(rasync_func_t func, void *data, int node,
@@ -183,5 +211,72 @@ int rasync_domain_set_max_active(struct rasync_domain *domain, unsigned int max_
  * sleep.
  */
 unsigned int rasync_domain_cancel(struct rasync_domain *domain);
+
+/*
+ * Results. A result function returns 0 or a negative errno; @domain remembers the
+ * error with the lowest cookie (the first in cookie order) until it is reset, so an
+ * -EIO from an async probe reaches the code that waits. The void API above is
+ * unchanged. In the synchronous fallback the result is recorded just the same. A
+ * positive return value is recorded too, with a one-time warning (not an errno).
+ */
+static inline rasync_cookie_t
+rasync_schedule_result_node_domain(rasync_result_func_t func, void *data, int node,
+				   struct rasync_domain *domain)
+{
+	return __rasync_schedule_result_node_domain(func, NULL, data, node, domain,
+						    THIS_MODULE);
+}
+
+static inline rasync_cookie_t
+rasync_schedule_result_domain(rasync_result_func_t func, void *data,
+			      struct rasync_domain *domain)
+{
+	return rasync_schedule_result_node_domain(func, data, NUMA_NO_NODE, domain);
+}
+
+static inline rasync_cookie_t
+rasync_schedule_result_dev_domain(rasync_result_func_t func, struct device *dev,
+				  struct rasync_domain *domain)
+{
+	return rasync_schedule_result_node_domain(func, dev, dev_to_node(dev), domain);
+}
+
+/* Both: a result, and @cancel(@data, cookie) if rasync_domain_cancel() cancels it. */
+static inline rasync_cookie_t
+rasync_schedule_result_node_domain_cancelable(rasync_result_func_t func,
+					      rasync_func_t cancel, void *data, int node,
+					      struct rasync_domain *domain)
+{
+	return __rasync_schedule_result_node_domain(func, cancel, data, node, domain,
+						    THIS_MODULE);
+}
+
+/*
+ * rasync_synchronize_full_domain(), then returns @domain's first error (0 if none),
+ * storing its cookie in @cookie if non-NULL. -EINVAL for a NULL or uninitialised
+ * domain.
+ */
+int rasync_synchronize_full_domain_result(struct rasync_domain *domain,
+					  rasync_cookie_t *cookie);
+
+/*
+ * rasync_synchronize_cookie_domain(), then returns the first error among the entries
+ * of @domain below @cookie (0 if none), its cookie in @err_cookie if non-NULL.
+ */
+int rasync_synchronize_cookie_domain_result(rasync_cookie_t cookie,
+					    struct rasync_domain *domain,
+					    rasync_cookie_t *err_cookie);
+
+/* @domain's first error so far (0 if none), without waiting; its cookie in @cookie. */
+int rasync_domain_error(struct rasync_domain *domain, rasync_cookie_t *cookie);
+
+/* Forgets @domain's error; returns it (0 if none), its cookie in @cookie. */
+int rasync_domain_reset_error(struct rasync_domain *domain, rasync_cookie_t *cookie);
+
+/*
+ * Records @error for @cookie in @domain as if a result function with that cookie had
+ * returned it (for work a caller did itself, e.g. when it could not schedule).
+ */
+void rasync_domain_set_error(struct rasync_domain *domain, int error, rasync_cookie_t cookie);
 
 #endif /* _RASYNC_H */

@@ -12,6 +12,10 @@
 //! cannot be queued (no memory, or more than `max_work` entries pending), runs it
 //! synchronously with a cookie in order.
 //!
+//! A domain's closures may return a `Result` ([`Domain::schedule_result`]): the domain
+//! keeps the first error (lowest cookie) with its cookie, and
+//! [`Domain::synchronize_full_result`] returns it to the code that waits.
+//!
 //! Closures are scheduled on behalf of the module this file is compiled into: rasync
 //! waits for them when that module is removed (`rmmod` waits, then succeeds), so no
 //! closure runs or is dropped after its code is freed. A module being removed runs
@@ -64,6 +68,8 @@ mod ffi {
 
     pub(super) type Func = unsafe extern "C" fn(data: *mut c_void, cookie: u64);
 
+    pub(super) type ResultFunc = unsafe extern "C" fn(data: *mut c_void, cookie: u64) -> c_int;
+
     pub(super) type Owner = *mut c_void;
 
     extern "C" {
@@ -93,6 +99,22 @@ mod ffi {
             max_active: u32,
         ) -> c_int;
         pub(super) fn rasync_domain_cancel(domain: *mut RawDomain) -> u32;
+        pub(super) fn __rasync_schedule_result_node_domain(
+            func: Option<ResultFunc>,
+            cancel: Option<Func>,
+            data: *mut c_void,
+            node: i32,
+            domain: *mut RawDomain,
+            owner: Owner,
+        ) -> u64;
+        pub(super) fn rasync_synchronize_cookie_domain_result(
+            cookie: u64,
+            domain: *mut RawDomain,
+            err_cookie: *mut u64,
+        ) -> c_int;
+        pub(super) fn rasync_domain_error(domain: *mut RawDomain, cookie: *mut u64) -> c_int;
+        pub(super) fn rasync_domain_reset_error(domain: *mut RawDomain, cookie: *mut u64) -> c_int;
+        pub(super) fn rasync_domain_set_error(domain: *mut RawDomain, error: c_int, cookie: u64);
         pub(super) fn __rasync_schedule_node_nocall(
             func: Option<Func>,
             data: *mut c_void,
@@ -139,6 +161,36 @@ unsafe extern "C" fn drop_boxed<F: FnOnce(Cookie)>(data: *mut c_void, _cookie: u
     drop(unsafe { KBox::from_raw(data.cast::<F>()) });
 }
 
+/// Calls the boxed closure with a result that `data` owns; returns 0 or its errno.
+///
+/// # Safety
+///
+/// `data` must come from `KBox::into_raw` of a `KBox<F>` and not be used again.
+unsafe extern "C" fn call_boxed_result<F: FnOnce(Cookie) -> Result>(
+    data: *mut c_void,
+    cookie: u64,
+) -> kernel::ffi::c_int {
+    // SAFETY: the caller guarantees `data` is an unused `KBox<F>` pointer.
+    let f = unsafe { KBox::from_raw(data.cast::<F>()) };
+    match KBox::into_inner(f)(cookie) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Drops the boxed result closure that `data` owns, uncalled: its entry was cancelled.
+///
+/// # Safety
+///
+/// As for [`call_boxed_result`].
+unsafe extern "C" fn drop_boxed_result<F: FnOnce(Cookie) -> Result>(
+    data: *mut c_void,
+    _cookie: u64,
+) {
+    // SAFETY: the caller guarantees `data` is an unused `KBox<F>` pointer.
+    drop(unsafe { KBox::from_raw(data.cast::<F>()) });
+}
+
 /// Does nothing: scheduled to reserve a cookie when the closure cannot be boxed.
 extern "C" fn reserve_cookie(_data: *mut c_void, _cookie: u64) {}
 
@@ -179,6 +231,25 @@ where
             f(cookie);
             cookie
         }
+    }
+}
+
+/// An error that an async function of a [`Domain`] returned, with its cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Failure {
+    /// The error the function returned.
+    pub(crate) error: Error,
+    /// The cookie of the entry that returned it.
+    pub(crate) cookie: Cookie,
+}
+
+impl Failure {
+    /// Converts rasync's `(errno, cookie)` to `Some(Failure)`, or `None` for 0.
+    fn from_raw(errno: kernel::ffi::c_int, cookie: u64) -> Option<Self> {
+        (errno != 0).then(|| Self {
+            error: Error::from_errno(errno),
+            cookie,
+        })
     }
 }
 
@@ -300,6 +371,92 @@ impl Domain {
     pub(crate) fn synchronize_full(&self) {
         // SAFETY: the domain is live (type invariant).
         unsafe { ffi::rasync_synchronize_full_domain(self.ptr.as_ptr()) }
+    }
+
+    /// Schedules `f` on a CPU of `node` in this domain; if it returns an error, the
+    /// domain keeps it ([`Domain::synchronize_full_result`]) unless it already keeps an
+    /// error of a lower cookie. If [`Domain::cancel`] cancels it, `f` is dropped uncalled.
+    pub(crate) fn schedule_node_result<F>(&self, f: F, node: i32) -> Cookie
+    where
+        F: FnOnce(Cookie) -> Result + Send + 'static,
+    {
+        let domain = self.ptr.as_ptr();
+        let Ok(slot) = KBox::<F>::new_uninit(GFP_ATOMIC) else {
+            // As rasync's own fallback: the next cookie in order, run now, result kept.
+            // SAFETY: `reserve_cookie` ignores its data; the domain is live.
+            let cookie = unsafe {
+                ffi::__rasync_schedule_node_domain(
+                    Some(reserve_cookie),
+                    core::ptr::null_mut(),
+                    node,
+                    domain,
+                    owner(),
+                )
+            };
+            if let Err(e) = f(cookie) {
+                // SAFETY: the domain is live (type invariant).
+                unsafe { ffi::rasync_domain_set_error(domain, e.to_errno(), cookie) };
+            }
+            return cookie;
+        };
+        let data = KBox::into_raw(KBox::write(slot, f)).cast::<c_void>();
+        // SAFETY: either `call_boxed_result::<F>` or, if cancelled, `drop_boxed::<F>`
+        // takes ownership of `data`, exactly once; the domain outlives its entries.
+        unsafe {
+            ffi::__rasync_schedule_result_node_domain(
+                Some(call_boxed_result::<F>),
+                Some(drop_boxed_result::<F>),
+                data,
+                node,
+                domain,
+                owner(),
+            )
+        }
+    }
+
+    /// [`Domain::schedule_node_result`] on any CPU.
+    pub(crate) fn schedule_result<F>(&self, f: F) -> Cookie
+    where
+        F: FnOnce(Cookie) -> Result + Send + 'static,
+    {
+        self.schedule_node_result(f, NUMA_NO_NODE)
+    }
+
+    /// Waits until every entry of this domain has finished; returns the first error
+    /// (lowest cookie) its async functions returned, if any, which the domain keeps
+    /// until [`Domain::reset_error`].
+    pub(crate) fn synchronize_full_result(&self) -> core::result::Result<(), Failure> {
+        self.synchronize_cookie_result(u64::MAX)
+    }
+
+    /// Waits until every entry of this domain below `cookie` has finished; returns the
+    /// first error among them, if any.
+    pub(crate) fn synchronize_cookie_result(
+        &self,
+        cookie: Cookie,
+    ) -> core::result::Result<(), Failure> {
+        let mut at = 0;
+        // SAFETY: the domain is live (type invariant); `at` is writable.
+        let errno = unsafe {
+            ffi::rasync_synchronize_cookie_domain_result(cookie, self.ptr.as_ptr(), &mut at)
+        };
+        Failure::from_raw(errno, at).map_or(Ok(()), Err)
+    }
+
+    /// Returns the first error kept so far, without waiting.
+    pub(crate) fn error(&self) -> Option<Failure> {
+        let mut at = 0;
+        // SAFETY: the domain is live (type invariant); `at` is writable.
+        let errno = unsafe { ffi::rasync_domain_error(self.ptr.as_ptr(), &mut at) };
+        Failure::from_raw(errno, at)
+    }
+
+    /// Forgets the error kept, returning it.
+    pub(crate) fn reset_error(&self) -> Option<Failure> {
+        let mut at = 0;
+        // SAFETY: the domain is live (type invariant); `at` is writable.
+        let errno = unsafe { ffi::rasync_domain_reset_error(self.ptr.as_ptr(), &mut at) };
+        Failure::from_raw(errno, at)
     }
 
     /// Caps the entries of this domain running at once at `max_active` (0: no limit);

@@ -208,6 +208,44 @@ mod tests {
     }
 
     #[test]
+    fn result_closures_report_the_first_error() -> Result {
+        let seen = Seen::new()?;
+        let domain = rasync::Domain::new_exclusive()?;
+        let ok = domain.schedule_result(|_| Ok(()));
+        let s = seen.clone();
+        let failing = domain.schedule_result(move |cookie| {
+            // Finishes after the later failure below: the lower cookie still wins.
+            // SAFETY: `msleep` may sleep; entries run in process context.
+            unsafe { kernel::bindings::msleep(50) };
+            s.record(cookie);
+            Err(EIO)
+        });
+        let later = domain.schedule_result(|_| Err(ENODEV));
+        let d = DomainRef::new(&domain);
+        bounded("Domain::synchronize_full", move || {
+            // SAFETY: the test waits for this work item while it owns the domain.
+            unsafe { d.get() }.synchronize_full()
+        })?;
+        let full = domain.synchronize_full_result();
+        let below = domain.synchronize_cookie_result(failing);
+        let kept = domain.error();
+        let reset = domain.reset_error();
+        let after = domain.error();
+        let expected = rasync::Failure {
+            error: EIO,
+            cookie: failing,
+        };
+        assert!(ok < failing && failing < later);
+        assert!(seen.ran.load(Ordering::Acquire));
+        assert_eq!(full, Err(expected));
+        assert_eq!(below, Ok(()));
+        assert_eq!(kept, Some(expected));
+        assert_eq!(reset, Some(expected));
+        assert_eq!(after, None);
+        Ok(())
+    }
+
+    #[test]
     fn dropping_a_domain_waits_for_its_entries() -> Result {
         let seen = Seen::new()?;
         let domain = rasync::Domain::new_exclusive()?;

@@ -927,12 +927,170 @@ static void rasync_c_cancel_races_with_runners(struct kunit *test)
 	rasync_domain_destroy(dom);
 }
 
+/* Results: each probe returns its ->result once its gate opens (if it has one). */
+struct result_probe {
+	struct completion gate;
+	bool gated;
+	int result;
+	atomic_t ran;
+	rasync_cookie_t cookie;
+};
+
+static int result_probe_fn(void *data, rasync_cookie_t cookie)
+{
+	struct result_probe *p = data;
+
+	p->cookie = cookie;
+	if (p->gated)
+		wait_for_completion_timeout(&p->gate, msecs_to_jiffies(GATE_TIMEOUT_MS));
+	atomic_set_release(&p->ran, 1);
+	return p->result;
+}
+
+static void result_probe_init(struct result_probe *p, bool gated, int result)
+{
+	memset(p, 0, sizeof(*p));
+	init_completion(&p->gate);
+	p->gated = gated;
+	p->result = result;
+}
+
+static bool wait_ran(atomic_t *ran)
+{
+	int i;
+
+	for (i = 0; i < GATE_TIMEOUT_MS / 10; i++) {
+		if (atomic_read_acquire(ran))
+			return true;
+		msleep(10);
+	}
+	return false;
+}
+
+static void rasync_c_result_first_error_reaches_the_waiter(struct kunit *test)
+{
+	struct rasync_domain *dom = rasync_domain_create(false);
+	struct result_probe ok, eio, enodev;
+	struct probe plain;
+	rasync_cookie_t c_ok, c_eio, c_enodev, at = 0;
+	int err, below_eio, up_to_eio, kept, reset, after;
+	bool enodev_first;
+
+	KUNIT_ASSERT_NOT_NULL(test, dom);
+	result_probe_init(&ok, false, 0);
+	result_probe_init(&eio, true, -EIO);
+	result_probe_init(&enodev, false, -ENODEV);
+	probe_init(&plain, false);
+	c_ok = rasync_schedule_result_domain(result_probe_fn, &ok, dom);
+	c_eio = rasync_schedule_result_domain(result_probe_fn, &eio, dom);
+	rasync_schedule_domain(probe_fn, &plain, dom);	/* the void API, in the same domain */
+	c_enodev = rasync_schedule_result_domain(result_probe_fn, &enodev, dom);
+	/* The later cookie fails first in time; the lower one must still win. */
+	enodev_first = wait_ran(&enodev.ran);
+	complete(&eio.gate);
+	sync_full_domain(test, dom);
+	err = rasync_synchronize_full_domain_result(dom, &at);
+	below_eio = rasync_synchronize_cookie_domain_result(c_eio, dom, NULL);
+	up_to_eio = rasync_synchronize_cookie_domain_result(c_eio + 1, dom, NULL);
+	kept = rasync_domain_error(dom, NULL);
+	reset = rasync_domain_reset_error(dom, NULL);
+	after = rasync_domain_error(dom, NULL);
+
+	KUNIT_EXPECT_TRUE(test, enodev_first);
+	KUNIT_EXPECT_TRUE(test, probe_ran(&plain));
+	KUNIT_EXPECT_EQ(test, ok.cookie, c_ok);
+	KUNIT_EXPECT_EQ(test, enodev.cookie, c_enodev);
+	KUNIT_EXPECT_EQ(test, err, -EIO);
+	KUNIT_EXPECT_EQ(test, at, c_eio);
+	KUNIT_EXPECT_EQ(test, below_eio, 0);
+	KUNIT_EXPECT_EQ(test, up_to_eio, -EIO);
+	KUNIT_EXPECT_EQ(test, kept, -EIO);
+	KUNIT_EXPECT_EQ(test, reset, -EIO);
+	KUNIT_EXPECT_EQ(test, after, 0);
+	KUNIT_EXPECT_EQ(test, dom->counts.failed, 2ULL);
+	KUNIT_EXPECT_EQ(test, dom->counts.queued, 4ULL);
+	KUNIT_EXPECT_EQ(test, dom->counts.finished, 4ULL);
+	rasync_domain_destroy(dom);
+}
+
+static void rasync_c_result_of_a_synchronous_run_is_kept(struct kunit *test)
+{
+	static RASYNC_DOMAIN_EXCLUSIVE(sync_dom);
+	static struct rasync_domain zeroed;	/* not defined with RASYNC_DOMAIN() */
+	struct result_probe p;
+	rasync_cookie_t c, at = 0;
+	int err, bad_null, bad_zeroed;
+
+	result_probe_init(&p, false, -EPROBE_DEFER);
+	/* A NULL domain cannot keep an error: the call runs, nothing is kept. */
+	rasync_schedule_result_domain(result_probe_fn, &p, NULL);
+	KUNIT_EXPECT_TRUE(test, atomic_read(&p.ran));
+#ifdef CONFIG_FAILSLAB
+	atomic_set(&p.ran, 0);
+	/* The entry cannot be allocated: the function runs in the caller. */
+	current->fail_nth = 1;
+	c = rasync_schedule_result_domain(result_probe_fn, &p, &sync_dom);
+	current->fail_nth = 0;
+	KUNIT_EXPECT_TRUE(test, atomic_read(&p.ran));
+	KUNIT_EXPECT_EQ(test, sync_dom.counts.sync, 1ULL);
+#else
+	c = rasync_schedule_result_domain(result_probe_fn, &p, &sync_dom);
+#endif
+	sync_full_domain(test, &sync_dom);
+	err = rasync_synchronize_full_domain_result(&sync_dom, &at);
+	bad_null = rasync_synchronize_full_domain_result(NULL, NULL);
+	bad_zeroed = rasync_domain_error(&zeroed, NULL);
+	rasync_domain_reset_error(&sync_dom, NULL);
+
+	KUNIT_EXPECT_EQ(test, err, -EPROBE_DEFER);
+	KUNIT_EXPECT_EQ(test, at, c);
+	KUNIT_EXPECT_EQ(test, bad_null, -EINVAL);
+	KUNIT_EXPECT_EQ(test, bad_zeroed, -EINVAL);
+}
+
+static void rasync_c_domain_counts(struct kunit *test)
+{
+	struct rasync_domain *dom = rasync_domain_create(true);
+	struct limit_probe p[LIMIT_ENTRIES];
+	struct limit_counts counts = {};
+	struct rasync_domain_counts c;
+	bool all_running;
+	unsigned int cancelled;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, dom);
+	KUNIT_ASSERT_EQ(test, rasync_domain_set_max_active(dom, 2), 0);
+	for (i = 0; i < LIMIT_ENTRIES; i++) {
+		limit_probe_init(&p[i], &counts);
+		rasync_schedule_node_domain_cancelable(limit_probe_fn, limit_probe_cancel, &p[i],
+						       NUMA_NO_NODE, dom);
+	}
+	all_running = wait_running(&counts.running, 2);
+	cancelled = rasync_domain_cancel(dom);
+	for (i = 0; i < LIMIT_ENTRIES; i++)
+		complete(&p[i].gate);
+	sync_full_domain(test, dom);
+	c = dom->counts;
+
+	KUNIT_EXPECT_TRUE(test, all_running);
+	KUNIT_EXPECT_EQ(test, cancelled, LIMIT_ENTRIES - 2U);
+	KUNIT_EXPECT_EQ(test, c.queued, (u64)LIMIT_ENTRIES);
+	KUNIT_EXPECT_EQ(test, c.finished, 2ULL);
+	KUNIT_EXPECT_EQ(test, c.cancelled, LIMIT_ENTRIES - 2ULL);
+	KUNIT_EXPECT_EQ(test, c.peak, (unsigned int)LIMIT_ENTRIES);
+	KUNIT_EXPECT_EQ(test, c.failed, 0ULL);
+	rasync_domain_destroy(dom);
+}
+
 static struct kunit_case rasync_c_cases[] = {
 	KUNIT_CASE(rasync_c_schedule_and_cookie_order),
 	KUNIT_CASE(rasync_c_max_active_caps_and_keeps_cookie_order),
 	KUNIT_CASE(rasync_c_max_active_raised_starts_held_entries),
 	KUNIT_CASE(rasync_c_cancel_not_started_entries),
 	KUNIT_CASE(rasync_c_cancel_races_with_runners),
+	KUNIT_CASE(rasync_c_result_first_error_reaches_the_waiter),
+	KUNIT_CASE(rasync_c_result_of_a_synchronous_run_is_kept),
+	KUNIT_CASE(rasync_c_domain_counts),
 	KUNIT_CASE(rasync_c_synchronize_cookie_domain_waits_for_lower_only),
 	KUNIT_CASE(rasync_c_full_skips_exclusive_domains),
 	KUNIT_CASE(rasync_c_full_domain_null_is_global),

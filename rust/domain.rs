@@ -50,7 +50,14 @@ use core::{
     ptr::null_mut,
     sync::atomic::{AtomicPtr, Ordering},
 };
-use kernel::{bindings, bindings::list_head, prelude::*, sync::LockClassKey, types::Opaque};
+use kernel::{
+    bindings,
+    bindings::list_head,
+    ffi::c_int,
+    prelude::*,
+    sync::LockClassKey,
+    types::Opaque, //
+};
 
 /// The global list, whose lock the registered domains use; null while rasync is not
 /// running (then a registered domain falls back to its own lock: nothing is queued).
@@ -78,6 +85,35 @@ pub(crate) struct RawDomain {
     active: u32,
     /// `held_first`, `held_last` in C.
     held: EntryFifo,
+    error: c_int,
+    error_cookie: u64,
+    counts: DomainCounts,
+    /// The link on the engine's list of domains ([`crate::registry`]), under its lock.
+    registry: list_head,
+    /// [`crate::registry`]'s verdict: 0 not yet seen, 1 listed, 2 not listable.
+    listed: u8,
+    /// Created by `rasync_domain_create()`.
+    heap: bool,
+}
+
+/// `struct rasync_domain_counts`: a domain's counters, kept under its lock.
+#[repr(C)]
+#[derive(Default)]
+pub(crate) struct DomainCounts {
+    queued: u64,
+    sync: u64,
+    finished: u64,
+    cancelled: u64,
+    failed: u64,
+    woken: u64,
+    peak: u32,
+}
+
+impl DomainCounts {
+    /// Returns the number of queued entries not yet finished or cancelled.
+    fn pending(&self) -> u64 {
+        self.queued - self.finished - self.cancelled
+    }
 }
 
 /// Which of an entry's two links a list is made of.
@@ -191,6 +227,12 @@ impl Domain {
                 (&raw mut (*raw).max_active).write(0);
                 (&raw mut (*raw).active).write(0);
                 (&raw mut (*raw).held).write(EntryFifo::new());
+                (&raw mut (*raw).error).write(0);
+                (&raw mut (*raw).error_cookie).write(0);
+                (&raw mut (*raw).counts).write(DomainCounts::default());
+                list::init(&raw mut (*raw).registry);
+                (&raw mut (*raw).listed).write(0);
+                (&raw mut (*raw).heap).write(false);
             }
             Ok(())
         };
@@ -201,7 +243,13 @@ impl Domain {
     /// Returns an initialiser for a heap domain (`rasync_domain_create()`); all of them
     /// share one lockdep class, as no two domain locks are ever held together.
     pub(crate) fn new_heap(registered: bool) -> impl PinInit<Self> {
-        Self::new(registered, c"rasync_domain", kernel::static_lock_class!())
+        Self::new(registered, c"rasync_domain", kernel::static_lock_class!()).pin_chain(
+            |d: Pin<&mut Self>| {
+                // SAFETY: the domain is not shared yet.
+                unsafe { (*d.as_raw()).heap = true };
+                Ok(())
+            },
+        )
     }
 
     fn raw_lock(&self) -> &IrqSpinLock {
@@ -318,7 +366,7 @@ impl Domain {
         }
         let lowest = self.lowest_locked(guard, link);
         // SAFETY: the waiter list is locked; its nodes are links of live `Waiter`s, which
-        // stay live until completed.
+        // stay live until completed. The counters are under the lock too.
         unsafe {
             while let Some(w) = list::first(self.waiters()) {
                 if Waiter::cookie_of(w) > lowest {
@@ -327,8 +375,132 @@ impl Domain {
                 // INVARIANT: only waiters whose cookie has been reached leave the list.
                 list::del_init(w);
                 list::add_tail(w, woken);
+                (*self.as_raw()).counts.woken += 1;
             }
         }
+    }
+
+    /// Counts a newly queued entry (and the peak of pending ones).
+    pub(crate) fn note_queued_locked(&self, _guard: &IrqGuard<'_>) {
+        // SAFETY: the counters are protected by the lock (the guard).
+        let c = unsafe { &mut (*self.as_raw()).counts };
+        c.queued += 1;
+        let pending = c.pending();
+        if pending > u64::from(c.peak) {
+            c.peak = pending.try_into().unwrap_or(u32::MAX);
+        }
+    }
+
+    /// Counts a call of this domain run synchronously in its caller.
+    pub(crate) fn note_sync(&self) {
+        let _guard = self.lock();
+        // SAFETY: the counters are protected by the lock.
+        unsafe { (*self.as_raw()).counts.sync += 1 };
+    }
+
+    /// Counts a queued entry that finished, or was cancelled.
+    pub(crate) fn note_retired_locked(&self, _guard: &IrqGuard<'_>, cancelled: bool) {
+        // SAFETY: the counters are protected by the lock (the guard).
+        let c = unsafe { &mut (*self.as_raw()).counts };
+        if cancelled {
+            c.cancelled += 1;
+        } else {
+            c.finished += 1;
+        }
+    }
+
+    /// Records the result of the function of entry `cookie`: an error is kept if it is
+    /// the first, or has a lower cookie than the one kept (the first in cookie order).
+    pub(crate) fn record_result_locked(&self, _guard: &IrqGuard<'_>, result: c_int, cookie: u64) {
+        if result == 0 {
+            return;
+        }
+        // SAFETY: the error and the counters are protected by the lock (the guard).
+        let d = unsafe { &mut *self.as_raw() };
+        d.counts.failed += 1;
+        if d.error == 0 || cookie < d.error_cookie {
+            d.error = result;
+            d.error_cookie = cookie;
+        }
+    }
+
+    /// Records a result outside the hot path (the synchronous fallback).
+    pub(crate) fn record_result(&self, result: c_int, cookie: u64) {
+        let guard = self.lock();
+        self.record_result_locked(&guard, result, cookie);
+    }
+
+    /// Returns the error kept (with its cookie) if its cookie is below `below`; with
+    /// `reset`, forgets it.
+    pub(crate) fn error(&self, below: u64, reset: bool) -> Option<(c_int, u64)> {
+        let _guard = self.lock();
+        // SAFETY: the error is protected by the lock.
+        let d = unsafe { &mut *self.as_raw() };
+        if d.error == 0 || d.error_cookie >= below {
+            return None;
+        }
+        let kept = (d.error, d.error_cookie);
+        if reset {
+            d.error = 0;
+            d.error_cookie = 0;
+        }
+        Some(kept)
+    }
+
+    /// Returns the number of entries queued on the domain and not yet retired.
+    pub(crate) fn pending_locked(&self, _guard: &IrqGuard<'_>) -> u64 {
+        // SAFETY: the counters are protected by the lock (the guard).
+        unsafe { (*self.as_raw()).counts.pending() }
+    }
+
+    /// Calls `f` on each pending entry, in cookie order, while it returns `true`.
+    pub(crate) fn for_each_pending_locked(
+        &self,
+        _guard: &IrqGuard<'_>,
+        link: Link,
+        mut f: impl FnMut(&Entry) -> bool,
+    ) {
+        let head = self.pending();
+        // SAFETY: the list is locked (the guard); its nodes are `link` links of live
+        // entries (module invariant), which stay live while it is held.
+        unsafe {
+            let mut node = (*head).next;
+            while node != head {
+                if !f(&*Entry::from_link(node, link)) {
+                    break;
+                }
+                node = (*node).next;
+            }
+        }
+    }
+
+    /// Returns the domain's link on the engine's list of domains.
+    pub(crate) fn registry_link(&self) -> *mut list_head {
+        // SAFETY: only a field address is computed.
+        unsafe { &raw mut (*self.as_raw()).registry }
+    }
+
+    /// Returns the domain whose registry link is `node`.
+    ///
+    /// # Safety
+    ///
+    /// `node` must be the `registry` link of a live domain.
+    pub(crate) unsafe fn from_registry_link<'a>(node: *mut list_head) -> &'a Self {
+        // SAFETY: the caller guarantees `node` is the `registry` field of a live domain.
+        unsafe { Self::from_raw(kernel::container_of!(node, RawDomain, registry)) }
+    }
+
+    /// Returns [`crate::registry`]'s verdict on the domain (read without its lock: a
+    /// stale 0 only makes the registry look again, under its lock).
+    pub(crate) fn listed(&self) -> u8 {
+        // SAFETY: a byte-sized volatile load is a single access (`READ_ONCE()`).
+        unsafe { core::ptr::read_volatile(&raw const (*self.as_raw()).listed) }
+    }
+
+    /// Sets the registry's verdict; the caller holds the registry's lock.
+    pub(crate) fn set_listed(&self, listed: u8) {
+        // SAFETY: written only under the registry's lock; readers use `listed`.
+        unsafe { core::ptr::write_volatile(&raw mut (*self.as_raw()).listed, listed) }
     }
 
     /// Decides, for a newly linked entry, whether it may go to a runner now (returned;
@@ -340,6 +512,7 @@ impl Domain {
         if d.max_active != 0 && (d.active >= d.max_active || !d.held.is_empty()) {
             // INVARIANT: appended last, in cookie order (the cookie was taken under this
             // lock, so it is the highest).
+            entry.stamp.set_held(true);
             d.held.push(entry);
             return None;
         }
@@ -368,6 +541,7 @@ impl Domain {
             return None;
         }
         let entry = d.held.pop()?;
+        entry.stamp.set_held(false);
         Some(Self::count_in(d, entry))
     }
 
@@ -450,13 +624,14 @@ impl Waiter {
     }
 }
 
-/// Completes every waiter on `woken`; call with no domain lock held.
+/// Completes every waiter on `woken`; call with no domain lock held. Returns how many.
 ///
 /// # Safety
 ///
 /// `woken` is an initialised list, filled by [`Domain::remove_locked`], owned by the
 /// caller; its waiters are off every domain list.
-pub(crate) unsafe fn complete_woken(woken: *mut list_head) {
+pub(crate) unsafe fn complete_woken(woken: *mut list_head) -> u64 {
+    let mut n = 0;
     // SAFETY: the list is private to the caller; each node is the link of a live
     // `Waiter` that is freed only after `complete()`, so `next` is read first.
     unsafe {
@@ -465,8 +640,10 @@ pub(crate) unsafe fn complete_woken(woken: *mut list_head) {
             let next = (*node).next;
             let waiter = kernel::container_of!(node.cast::<Opaque<list_head>>(), Waiter, link);
             (*waiter).done.complete();
+            n += 1;
             node = next;
         }
         list::init(woken);
     }
+    n
 }

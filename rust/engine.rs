@@ -58,11 +58,14 @@
 //! ```
 
 use crate::{
+    counters::{Counters, GlobalCounts},
     domain::{complete_woken, Domain, Link, Waiter, COOKIE_MAX},
-    entry::{Entry, EntryBox, EntryCache, Func},
+    entry::{Call, Entry, EntryBox, EntryCache, Func},
     fifo::EntryFifo,
     list,
+    observe::{self, Why},
     owner::{Owners, Refused},
+    registry::{Registry, UNSEEN},
     runner::{Queue, Queues},
     running::{Current, Record, Running},
     wait::SwaitQueue,
@@ -107,6 +110,9 @@ pub(crate) struct Engine {
     queues: Queues,
     running: Running,
     owners: Owners,
+    counters: Counters,
+    #[pin]
+    registry: Registry,
     #[pin]
     dfl_domain: Domain,
     #[pin]
@@ -149,6 +155,8 @@ impl Engine {
             queues: queues?,
             running: Running::new()?,
             owners: Owners::new()?,
+            counters: Counters::default(),
+            registry <- Registry::new(),
             dfl_domain <- Domain::new(true, c"rasync_dfl_domain", kernel::static_lock_class!()),
             global <- Domain::new(false, c"rasync_global", kernel::static_lock_class!()),
             drained <- SwaitQueue::new(c"rasync::drained", kernel::static_lock_class!()),
@@ -161,6 +169,7 @@ impl Engine {
     /// Makes this engine the one the exported functions use.
     pub(crate) fn publish(self: Pin<&Self>) {
         crate::domain::set_global(Some(&self.global));
+        self.registry.add(&self.dfl_domain);
         ENGINE.store(
             core::ptr::from_ref(self.get_ref()).cast_mut(),
             Ordering::Release,
@@ -198,6 +207,23 @@ impl Engine {
             self.queues.queued_funcs(owner, out, &mut n);
             n
         });
+        if going {
+            // Its static domains go with its memory.
+            self.registry.forget_module(module);
+        }
+    }
+
+    /// Returns the list of domains debugfs shows.
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Fills in the global counters (debugfs `rasync/stats`).
+    pub(crate) fn global_counts(&self, out: &mut GlobalCounts) {
+        self.counters.fill(out);
+        out.scheduled = self.next_cookie.load(Ordering::Relaxed) - 1;
+        out.started = self.queues.started();
+        out.pending = self.pending();
     }
 
     /// Returns the number of entries allocated and not yet freed.
@@ -220,36 +246,73 @@ impl Engine {
         domain: &Domain,
         owner: Owner,
     ) -> u64 {
-        self.schedule_node_domain_cancelable(func, None, data, node, domain, owner)
+        self.schedule_call(Call::Void(func), None, data, node, domain, owner)
     }
 
-    /// Like [`Engine::schedule_node_domain`]; if [`Engine::cancel_domain`] cancels the
-    /// entry before it starts, `cancel(data, cookie)` is called instead of `func`.
-    pub(crate) fn schedule_node_domain_cancelable(
+    /// Like [`Engine::schedule_node_domain`] for either kind of function; if
+    /// [`Engine::cancel_domain`] cancels the entry before it starts, `cancel(data,
+    /// cookie)` is called instead. A result function's error goes to `domain`.
+    pub(crate) fn schedule_call(
         &self,
-        func: Func,
+        call: Call,
         cancel: Option<Func>,
         data: *mut c_void,
         node: i32,
         domain: &Domain,
         owner: Owner,
     ) -> u64 {
-        let init = Entry::new(func, cancel, data, node, domain);
-        match EntryBox::new(init, bindings::GFP_ATOMIC) {
-            Ok(entry) if !self.too_busy() => self
-                .queue(entry, domain, owner)
-                .unwrap_or_else(|| self.run_now(func, data)),
-            _ => self.run_now(func, data),
-        }
+        let init = Entry::new(call, cancel, data, node, domain, observe::observing());
+        let why = match EntryBox::new(init, bindings::GFP_ATOMIC) {
+            Ok(entry) if !self.too_busy() => match self.queue(entry, domain, owner) {
+                Ok(cookie) => return cookie,
+                Err(why) => why,
+            },
+            Ok(_) => Why::MaxWork,
+            Err(_) => Why::NoMemory,
+        };
+        self.run_now(call, data, node, Some(domain), why)
     }
 
-    /// The synchronous fallback: takes the next cookie and calls `func` in the caller.
-    pub(crate) fn run_now(&self, func: Func, data: *mut c_void) -> u64 {
+    /// The synchronous fallback: takes the next cookie and calls the function in the
+    /// caller, for `why`; a result goes to `domain` (none: a NULL or bad domain).
+    pub(crate) fn run_now(
+        &self,
+        call: Call,
+        data: *mut c_void,
+        node: i32,
+        domain: Option<&Domain>,
+        why: Why,
+    ) -> u64 {
         let cookie = self.take_cookie();
-        // SAFETY: the caller vouches for `func` and `data`, as in C; running the function
-        // synchronously is the documented fallback.
-        unsafe { func(data, cookie) };
+        self.counters.note_sync(why);
+        if let Some(domain) = domain {
+            domain.note_sync();
+        }
+        if observe::observing() {
+            let d = domain.map_or(core::ptr::null(), core::ptr::from_ref);
+            observe::schedule(cookie, call.addr(), node, d, why);
+        }
+        // SAFETY: the caller vouches for the function and `data`, as in C; running the
+        // function synchronously is the documented fallback.
+        let result = unsafe { call.call(data, cookie) };
+        if result != 0 {
+            self.note_failed(result, call.addr());
+            if let Some(domain) = domain {
+                domain.record_result(result, cookie);
+            }
+        }
         cookie
+    }
+
+    /// Counts a result function's error; a positive one is not an errno.
+    fn note_failed(&self, result: c_int, func: Func) {
+        self.counters.note_failed();
+        if result > 0 {
+            kernel::pr_warn_once!(
+                "result function {:p} returned {result}, not 0 or a negative errno; recorded as is\n",
+                func as *const c_void
+            );
+        }
     }
 
     /// Like [`Engine::schedule_node_domain`] in the default domain, but never runs `func`
@@ -262,12 +325,15 @@ impl Engine {
         owner: Owner,
     ) -> Option<u64> {
         // GFP_KERNEL, as async_schedule_dev_nocall() uses: it may sleep.
-        let init = Entry::new(func, None, data, node, &self.dfl_domain);
-        let entry = EntryBox::new(init, bindings::GFP_KERNEL).ok()?;
-        if self.too_busy() {
-            return None;
+        let init = Entry::new(Call::Void(func), None, data, node, &self.dfl_domain, false);
+        let queued = match EntryBox::new(init, bindings::GFP_KERNEL) {
+            Ok(entry) if !self.too_busy() => self.queue(entry, &self.dfl_domain, owner).ok(),
+            _ => None,
+        };
+        if queued.is_none() {
+            self.counters.note_refused();
         }
-        self.queue(entry, &self.dfl_domain, owner)
+        queued
     }
 
     fn too_busy(&self) -> bool {
@@ -276,18 +342,20 @@ impl Engine {
 
     /// Attaches the entry to `owner`, takes a cookie, links the entry on `domain` (its
     /// own) and queues it, or leaves it held by the domain if its `max_active` entries
-    /// are running. Returns `None`, dropping the entry, if `owner` refuses it.
-    fn queue(&self, mut entry: EntryBox, domain: &Domain, owner: Owner) -> Option<u64> {
+    /// are running. Returns why not, dropping the entry, if `owner` refuses it.
+    fn queue(&self, mut entry: EntryBox, domain: &Domain, owner: Owner) -> Result<u64, Why> {
         match self.owners.attach(owner, entry.as_mut()) {
             Ok(()) => {}
             Err(Refused::Going) => {
                 // SAFETY: the helper only prints; `owner` is the caller's live module.
                 unsafe { rasync_warn_going(owner, entry.func) };
-                return None;
+                return Err(Why::Going);
             }
-            Err(Refused::NoMemory) => return None,
+            Err(Refused::NoMemory) => return Err(Why::NoMemory),
         }
+        let (func, node) = (entry.func, entry.node());
         let cookie;
+        let pending;
         let admitted;
         {
             // For a registered domain, this is the global list's lock too.
@@ -304,13 +372,26 @@ impl Engine {
                 }
                 domain.add_locked(&guard, entry.link(Link::Domain));
             }
-            self.entry_count.fetch_add(1, Ordering::Relaxed);
+            domain.note_queued_locked(&guard);
+            pending = self.entry_count.fetch_add(1, Ordering::Relaxed) + 1;
             admitted = domain.admit_locked(&guard, entry);
+        }
+        self.counters.note_pending(pending);
+        if domain.listed() == UNSEEN {
+            self.registry.note(domain, owner);
+        }
+        if observe::observing() {
+            let why = if admitted.is_some() {
+                Why::Queued
+            } else {
+                Why::Held
+            };
+            observe::schedule(cookie, func, node, domain, why);
         }
         if let Some(entry) = admitted {
             self.dispatch(entry);
         }
-        Some(cookie)
+        Ok(cookie)
     }
 
     /// Hands an admitted (active) entry to its node's runners; if no runner can be had,
@@ -319,18 +400,20 @@ impl Engine {
     fn dispatch(&self, entry: EntryBox) {
         let mut next = Some(entry);
         while let Some(entry) = next.take() {
-            if let Err(entry) = self.queue_for(entry.node).push(entry) {
-                // SAFETY: the scheduler vouched for `func` and `data`, as with
+            if let Err(entry) = self.queue_for(entry.node()).push(entry) {
+                self.counters.note_sync(Why::NoRunner);
+                // SAFETY: the scheduler vouched for the function and `data`, as with
                 // async_schedule().
-                unsafe { (entry.func)(entry.data, entry.cookie) };
-                next = self.retire_one(entry);
+                let result = unsafe { entry.call().call(entry.data, entry.cookie) };
+                next = self.retire_one(entry, result, false);
             }
         }
     }
 
-    /// Unlinks a finished (or cancelled) entry and wakes the waiters it unblocks;
-    /// returns the held entry of its domain that may start in its place.
-    fn finish(&self, entry: &Entry, was_counted: bool) -> Option<EntryBox> {
+    /// Unlinks a finished (or cancelled) entry, records its result and wakes the
+    /// waiters it unblocks; returns the held entry of its domain that may start in its
+    /// place.
+    fn finish(&self, entry: &Entry, result: c_int, cancelled: bool) -> Option<EntryBox> {
         let mut woken = list_head {
             next: null_mut(),
             prev: null_mut(),
@@ -353,13 +436,21 @@ impl Engine {
                     self.global.remove_locked(&guard, node, Link::Global, woken);
                 }
             }
-            released = domain.release_locked(&guard, was_counted);
+            domain.note_retired_locked(&guard, cancelled);
+            if entry.result {
+                domain.record_result_locked(&guard, result, entry.cookie);
+            }
+            released = domain.release_locked(&guard, entry.counted);
             free_domain = domain.dying_and_idle_locked(&guard);
+        }
+        if result != 0 {
+            self.note_failed(result, entry.func);
         }
         // SAFETY: the waiters on `woken` are off every domain list and no lock is held,
         // so a woken owner of a heap domain may free it right away.
-        unsafe { complete_woken(woken) };
+        self.counters.note_woken(unsafe { complete_woken(woken) });
         if free_domain {
+            self.registry.remove(entry.domain());
             // SAFETY: only a created domain can be dying (`rasync_domain_destroy`); its
             // owner gave it up, and this entry was the last on it (so nothing is held
             // either), so nobody else refers to it. It came from `KBox::into_raw` in
@@ -371,8 +462,8 @@ impl Engine {
 
     /// Unlinks and frees an entry whose function has returned (or that was cancelled);
     /// returns the held entry that may start in its place.
-    fn retire_one(&self, entry: EntryBox) -> Option<EntryBox> {
-        let released = self.finish(&entry, entry.counted);
+    fn retire_one(&self, entry: EntryBox, result: c_int, cancelled: bool) -> Option<EntryBox> {
+        let released = self.finish(&entry, result, cancelled);
         // Last: once detached, the owning module may be freed.
         self.owners.detach(&entry);
         drop(entry);
@@ -384,8 +475,8 @@ impl Engine {
 
     /// Retires an entry that ran (or was cancelled), and starts the held entry that may
     /// replace it.
-    fn retire(&self, entry: EntryBox) {
-        if let Some(next) = self.retire_one(entry) {
+    fn retire(&self, entry: EntryBox, result: c_int, cancelled: bool) {
+        if let Some(next) = self.retire_one(entry, result, cancelled) {
             self.dispatch(next);
         }
     }
@@ -416,7 +507,9 @@ impl Engine {
             domain.take_all_held_locked(&guard)
         };
         let queued = self.queues.take_domain(domain);
-        self.cancel_all(queued) + self.cancel_all(held)
+        let cancelled = self.cancel_all(queued) + self.cancel_all(held);
+        self.counters.note_cancelled(cancelled);
+        cancelled
     }
 
     /// Cancels every entry of `fifo`, in order; returns how many.
@@ -436,7 +529,7 @@ impl Engine {
             // `func` for an entry that never started.
             unsafe { cancel(entry.data, entry.cookie) };
         }
-        self.retire(entry);
+        self.retire(entry, 0, true);
     }
 
     /// Waits until every entry of `domain` (or of all registered domains, for `None`)
@@ -455,9 +548,20 @@ impl Engine {
         } else {
             0
         };
+        let observed = observe::observing();
+        let d = domain.map_or(core::ptr::null(), core::ptr::from_ref);
+        let wait_start = if observed {
+            observe::wait_begin(cookie, d)
+        } else {
+            0
+        };
         pin_init::stack_pin_init!(let waiter = Waiter::new(cookie));
         if list.park_waiter(&waiter, link) {
+            self.counters.note_wait();
             waiter.wait();
+        }
+        if observed {
+            observe::wait_end(cookie, d, wait_start);
         }
         if trace {
             // SAFETY: as above.
@@ -501,6 +605,16 @@ impl Engine {
     pub(crate) fn synchronize_full(&self) {
         self.synchronize_cookie_domain(COOKIE_MAX, None);
     }
+
+    /// Lists a domain from `rasync_domain_create()` for debugfs.
+    pub(crate) fn domain_created(&self, domain: &Domain) {
+        self.registry.add(domain);
+    }
+
+    /// Unlists a domain that `rasync_domain_destroy()` is about to free.
+    pub(crate) fn domain_destroyed(&self, domain: &Domain) {
+        self.registry.remove(domain);
+    }
 }
 
 /// Runs a queued entry (in a runner): calls its function, unlinks it, frees it.
@@ -509,7 +623,15 @@ pub(crate) fn run_entry(entry: EntryBox) {
         // Cannot happen: the engine is withdrawn only once no entry is pending.
         return;
     };
-    let (cookie, func, data) = (entry.cookie, entry.func, entry.data);
+    let (cookie, func, call, data) = (entry.cookie, entry.func, entry.call(), entry.data);
+    // Read once per entry, so that an entry's start and end are both traced or neither.
+    let observed = observe::observing();
+    let queued_at = entry.stamp.start(observed);
+    let run_start = if observed {
+        observe::start(cookie, func, entry.node(), queued_at)
+    } else {
+        0
+    };
     // The parameter is read once per entry, so both lines of an entry are printed or
     // neither (the helpers check it again: a write in between may drop the pair).
     let trace = crate::params::initcall_debug();
@@ -521,14 +643,18 @@ pub(crate) fn run_entry(entry: EntryBox) {
     };
     pin_init::stack_pin_init!(let record = Record::new(&entry));
     engine.running.enter(record.as_ref());
-    // SAFETY: the scheduler vouched for `func` and `data`, as with async_schedule().
-    unsafe { func(data, cookie) };
+    // SAFETY: the scheduler vouched for the function and `data`, as with
+    // async_schedule().
+    let result = unsafe { call.call(data, cookie) };
     engine.running.leave(record.as_ref());
     if trace {
         // SAFETY: as above.
         unsafe { rasync_trace_returned(cookie, func, start) };
     }
-    engine.retire(entry);
+    if observed {
+        observe::end(cookie, func, run_start, result);
+    }
+    engine.retire(entry, result, false);
 }
 
 #[kunit_tests(rasync_engine)]

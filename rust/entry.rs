@@ -8,16 +8,23 @@
 //! pushed as an [`EntryBox`] on the submission queue of its node ([`crate::runner`]). A
 //! runner calls the function, unlinks the entry (waking the waiters it unblocks) and
 //! frees it. An entry has no `work_struct` of its own, nor a link to its module (the
-//! module's record counts it): 96 bytes with its cancel callback and node, the size of
-//! the kmalloc object `kernel/async.c`'s `struct async_entry` takes.
+//! module's record counts it): 96 bytes with its cancel callback, node and time stamp
+//! (node and stamp share 8 bytes: [`crate::stamp`]), the size of the kmalloc object
+//! `kernel/async.c`'s `struct async_entry` takes. A function with a result
+//! (`rasync_result_func_t`) is kept in the same field and called through its own type
+//! ([`Call`]).
 //!
 //! # Examples
 //!
 //! ```ignore
-//! let entry = EntryBox::new(Entry::new(func, None, data, node, domain), GFP_ATOMIC)?;
+//! let init = Entry::new(Call::Void(func), None, data, node, domain, false);
+//! let entry = EntryBox::new(init, GFP_ATOMIC)?;
 //! ```
 
-use crate::domain::{Domain, Link};
+use crate::{
+    domain::{Domain, Link},
+    stamp::Stamp,
+};
 use core::{ops::Deref, ptr::NonNull};
 use kernel::{
     alloc::AllocError,
@@ -37,6 +44,47 @@ extern "C" {
 
 /// `rasync_func_t`: the called function, `void (*)(void *data, rasync_cookie_t cookie)`.
 pub(crate) type Func = unsafe extern "C" fn(data: *mut c_void, cookie: u64);
+
+/// `rasync_result_func_t`: `int (*)(void *data, rasync_cookie_t cookie)`, 0 or -errno.
+pub(crate) type ResultFunc = unsafe extern "C" fn(data: *mut c_void, cookie: u64) -> c_int;
+
+/// The function of an entry: either kind, called through its own type.
+#[derive(Clone, Copy)]
+pub(crate) enum Call {
+    /// `rasync_func_t`.
+    Void(Func),
+    /// `rasync_result_func_t`.
+    Result(ResultFunc),
+}
+
+impl Call {
+    /// Returns the function's address as a [`Func`], for traces and listings only.
+    pub(crate) fn addr(self) -> Func {
+        match self {
+            Self::Void(f) => f,
+            // SAFETY: both are function pointers of the same size; the result is only
+            // printed or compared, never called as a `Func`.
+            Self::Result(f) => unsafe { core::mem::transmute::<ResultFunc, Func>(f) },
+        }
+    }
+
+    /// Calls the function; returns its result (0 for a void function).
+    ///
+    /// # Safety
+    ///
+    /// The function must be callable with `data`, as its scheduler vouched.
+    pub(crate) unsafe fn call(self, data: *mut c_void, cookie: u64) -> c_int {
+        match self {
+            Self::Void(f) => {
+                // SAFETY: the caller's guarantee.
+                unsafe { f(data, cookie) };
+                0
+            }
+            // SAFETY: the caller's guarantee.
+            Self::Result(f) => unsafe { f(data, cookie) },
+        }
+    }
+}
 
 /// A scheduled call.
 ///
@@ -65,10 +113,15 @@ pub(crate) struct Entry {
     pub(crate) owner: *mut c_void,
     /// Called instead of `func` if the entry is cancelled before it starts.
     pub(crate) cancel: Option<Func>,
-    /// The node the entry runs on (as passed: [`crate::runner::Queues::for_node`]).
-    pub(crate) node: i32,
+    /// When it was queued or started, and its state ([`Stamp`]).
+    pub(crate) stamp: Stamp,
+    /// The node the entry runs on (as passed, or `NUMA_NO_NODE` if beyond `i16`:
+    /// [`crate::runner::Queues::for_node`]).
+    node: i16,
     /// Counted in its domain's `active` (admitted under a cap, [`crate::domain`]).
     pub(crate) counted: bool,
+    /// `func` is really a [`ResultFunc`]: its result goes to the domain.
+    pub(crate) result: bool,
 }
 
 // SAFETY: `data` is the caller's, handed to `func` on whatever CPU runs the entry, exactly
@@ -78,26 +131,45 @@ unsafe impl Send for Entry {}
 impl Entry {
     /// Returns an initialiser for an unlinked entry of `domain` (cookie not yet set).
     pub(crate) fn new(
-        func: Func,
+        call: Call,
         cancel: Option<Func>,
         data: *mut c_void,
         node: i32,
         domain: &Domain,
+        fine: bool,
     ) -> impl PinInit<Self> {
         let domain = core::ptr::from_ref(domain);
         pin_init!(Self {
             next: core::ptr::null_mut(),
             domain_link <- crate::list::new_link(),
             global_link <- crate::list::new_link(),
-                    cookie: 0,
-            func,
+            cookie: 0,
+            func: call.addr(),
             data,
             domain,
             owner: core::ptr::null_mut(),
             cancel,
-            node,
+            stamp: Stamp::new(fine),
+            node: i16::try_from(node).unwrap_or(crate::numa::NUMA_NO_NODE as i16),
             counted: false,
+            result: matches!(call, Call::Result(_)),
         })
+    }
+
+    /// Returns the entry's function, of its own kind.
+    pub(crate) fn call(&self) -> Call {
+        if self.result {
+            // SAFETY: `func` came from a `ResultFunc` (`Call::addr`) and is called only
+            // through that type again.
+            Call::Result(unsafe { core::mem::transmute::<Func, ResultFunc>(self.func) })
+        } else {
+            Call::Void(self.func)
+        }
+    }
+
+    /// Returns the node the entry runs on.
+    pub(crate) fn node(&self) -> i32 {
+        self.node.into()
     }
 
     /// Returns the slab object size of one entry: all that a queued entry allocates
@@ -120,6 +192,22 @@ impl Entry {
     pub(crate) fn domain(&self) -> &Domain {
         // SAFETY: the domain outlives the entry (type invariant).
         unsafe { &*self.domain }
+    }
+
+    /// Returns the entry whose `link` is `node`.
+    ///
+    /// # Safety
+    ///
+    /// `node` must be the `link` link of a live entry.
+    pub(crate) unsafe fn from_link(node: *mut list_head, link: Link) -> *const Self {
+        let node = node.cast::<Opaque<list_head>>();
+        // SAFETY: the caller guarantees `node` is that field of a live `Entry`.
+        unsafe {
+            match link {
+                Link::Domain => kernel::container_of!(node, Self, domain_link),
+                Link::Global => kernel::container_of!(node, Self, global_link),
+            }
+        }
     }
 
     /// Returns the cookie of the entry whose `link` is `node`.

@@ -19,8 +19,9 @@
 use crate::{
     domain::{Domain, RawDomain, COOKIE_MAX},
     engine::{self, Engine, Owner},
-    entry::Func,
+    entry::{Call, Func, ResultFunc},
     numa,
+    observe::Why,
 };
 use kernel::{
     bindings,
@@ -100,9 +101,11 @@ pub(crate) unsafe extern "C" fn __rasync_schedule_node_domain(
         // Refused, but nothing is lost: like the fallback, run it now with the next cookie.
         DomainArg::Null => {
             pr_err!("rasync_schedule_node_domain: NULL domain; running the call synchronously\n");
-            engine.run_now(func, data)
+            engine.run_now(Call::Void(func), data, node, None, Why::BadDomain)
         }
-        DomainArg::Uninitialised => engine.run_now(func, data),
+        DomainArg::Uninitialised => {
+            engine.run_now(Call::Void(func), data, node, None, Why::BadDomain)
+        }
     }
 }
 
@@ -238,10 +241,16 @@ pub(crate) extern "C" fn rasync_entry_bytes() -> usize {
 /// `rasync_domain_create()`: allocate an empty domain (`GFP_KERNEL`); null on failure.
 #[no_mangle]
 pub(crate) extern "C" fn rasync_domain_create(registered: bool) -> *mut RawDomain {
+    let Some(engine) = engine_or_err("rasync_domain_create") else {
+        return core::ptr::null_mut();
+    };
     match KBox::pin_init(Domain::new_heap(registered), GFP_KERNEL) {
-        // SAFETY: the domain is never moved out of its box: only `rasync_domain_destroy`
-        // turns the pointer back into the box.
-        Ok(domain) => unsafe { KBox::into_raw(Pin::into_inner_unchecked(domain)) }.cast(),
+        Ok(domain) => {
+            engine.domain_created(&domain);
+            // SAFETY: the domain is never moved out of its box: only
+            // `rasync_domain_destroy` turns the pointer back into the box.
+            unsafe { KBox::into_raw(Pin::into_inner_unchecked(domain)) }.cast()
+        }
         Err(_) => core::ptr::null_mut(),
     }
 }
@@ -267,8 +276,12 @@ pub(crate) unsafe extern "C" fn rasync_domain_destroy(domain: *mut RawDomain) {
         );
         return;
     }
+    if let Some(engine) = engine::get() {
+        // SAFETY: as above.
+        engine.domain_destroyed(unsafe { Domain::from_raw(domain) });
+    }
     // SAFETY: `domain` came from `KBox::into_raw` in `rasync_domain_create`; no entry
-    // refers to it any more and no waiter is parked on it.
+    // refers to it any more and no waiter is parked on it, and it is unlisted.
     drop(unsafe { KBox::from_raw(domain.cast::<Domain>()) });
 }
 
@@ -294,20 +307,167 @@ pub(crate) unsafe extern "C" fn __rasync_schedule_node_domain_cancelable(
         pr_err!("{WHAT}: NULL function, nothing scheduled\n");
         return 0;
     };
-    let Some(engine) = engine_or_err(WHAT) else {
+    // SAFETY: the caller's guarantees are passed on.
+    unsafe { schedule_checked(WHAT, Call::Void(func), cancel, data, node, domain, owner) }
+}
+
+/// Schedules a checked call on a C domain pointer: refused domains run it now.
+///
+/// # Safety
+///
+/// As for [`__rasync_schedule_node_domain_cancelable`].
+unsafe fn schedule_checked(
+    what: &str,
+    call: Call,
+    cancel: Option<Func>,
+    data: *mut c_void,
+    node: i32,
+    domain: *mut RawDomain,
+    owner: Owner,
+) -> u64 {
+    let Some(engine) = engine_or_err(what) else {
         return 0;
     };
     // SAFETY: the caller guarantees a non-null domain is valid.
-    match unsafe { domain_arg(domain, WHAT) } {
-        DomainArg::Valid(domain) => {
-            engine.schedule_node_domain_cancelable(func, cancel, data, node, domain, owner)
-        }
+    match unsafe { domain_arg(domain, what) } {
+        DomainArg::Valid(domain) => engine.schedule_call(call, cancel, data, node, domain, owner),
         // Refused, but nothing is lost: like the fallback, run it now with the next cookie.
         DomainArg::Null => {
-            pr_err!("{WHAT}: NULL domain; running the call synchronously\n");
-            engine.run_now(func, data)
+            pr_err!("{what}: NULL domain; running the call synchronously\n");
+            engine.run_now(call, data, node, None, Why::BadDomain)
         }
-        DomainArg::Uninitialised => engine.run_now(func, data),
+        DomainArg::Uninitialised => engine.run_now(call, data, node, None, Why::BadDomain),
+    }
+}
+
+/// `rasync_schedule_result_node_domain()`: as
+/// [`__rasync_schedule_node_domain_cancelable`] for a function with a result, which
+/// `domain` records if it is an error.
+///
+/// # Safety
+///
+/// As for [`__rasync_schedule_node_domain_cancelable`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn __rasync_schedule_result_node_domain(
+    func: Option<ResultFunc>,
+    cancel: Option<Func>,
+    data: *mut c_void,
+    node: i32,
+    domain: *mut RawDomain,
+    owner: Owner,
+) -> u64 {
+    const WHAT: &str = "rasync_schedule_result_node_domain";
+    let Some(func) = func else {
+        pr_err!("{WHAT}: NULL function, nothing scheduled\n");
+        return 0;
+    };
+    // SAFETY: the caller's guarantees are passed on.
+    unsafe { schedule_checked(WHAT, Call::Result(func), cancel, data, node, domain, owner) }
+}
+
+/// Returns `domain`'s error below `below` (0 if none), its cookie in `cookie`; with
+/// `reset`, forgets it. `-EINVAL` for a bad domain.
+///
+/// # Safety
+///
+/// A non-null `domain` must be a live `struct rasync_domain`; a non-null `cookie` must
+/// be valid for a write.
+unsafe fn domain_error(
+    what: &str,
+    domain: *mut RawDomain,
+    below: u64,
+    reset: bool,
+    cookie: *mut u64,
+) -> c_int {
+    // SAFETY: the caller guarantees a non-null domain is valid.
+    let domain = match unsafe { domain_arg(domain, what) } {
+        DomainArg::Valid(domain) => domain,
+        DomainArg::Null => {
+            pr_err!("{what}: NULL domain\n");
+            return EINVAL.to_errno();
+        }
+        DomainArg::Uninitialised => return EINVAL.to_errno(),
+    };
+    let (error, at) = domain.error(below, reset).unwrap_or((0, 0));
+    if !cookie.is_null() {
+        // SAFETY: the caller guarantees a non-null `cookie` is writable.
+        unsafe { cookie.write(at) };
+    }
+    error
+}
+
+/// `rasync_synchronize_cookie_domain_result()`: synchronize, then return the first
+/// error of the entries below `cookie`.
+///
+/// # Safety
+///
+/// A non-null `domain` must be a live `struct rasync_domain`; a non-null `err_cookie`
+/// must be valid for a write.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rasync_synchronize_cookie_domain_result(
+    cookie: u64,
+    domain: *mut RawDomain,
+    err_cookie: *mut u64,
+) -> c_int {
+    const WHAT: &str = "rasync_synchronize_cookie_domain_result";
+    if domain.is_null() {
+        pr_err!("{WHAT}: NULL domain\n");
+        return EINVAL.to_errno();
+    }
+    // SAFETY: the caller guarantees the domain is valid.
+    unsafe { rasync_synchronize_cookie_domain(cookie, domain) };
+    // SAFETY: the caller's guarantees are passed on.
+    unsafe { domain_error(WHAT, domain, cookie, false, err_cookie) }
+}
+
+/// `rasync_synchronize_full_domain_result()`: synchronize, then return the domain's
+/// first error.
+///
+/// # Safety
+///
+/// As for [`rasync_synchronize_cookie_domain_result`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rasync_synchronize_full_domain_result(
+    domain: *mut RawDomain,
+    cookie: *mut u64,
+) -> c_int {
+    // SAFETY: the caller's guarantees are passed on.
+    unsafe { rasync_synchronize_cookie_domain_result(COOKIE_MAX, domain, cookie) }
+}
+
+/// `rasync_domain_error()`: the domain's first error so far, without waiting.
+///
+/// # Safety
+///
+/// As for [`rasync_synchronize_cookie_domain_result`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rasync_domain_error(
+    domain: *mut RawDomain,
+    cookie: *mut u64,
+) -> c_int {
+    // SAFETY: the caller's guarantees are passed on.
+    unsafe { domain_error("rasync_domain_error", domain, COOKIE_MAX, false, cookie) }
+}
+
+/// `rasync_domain_reset_error()`: forget the domain's error, returning it.
+///
+/// # Safety
+///
+/// As for [`rasync_synchronize_cookie_domain_result`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rasync_domain_reset_error(
+    domain: *mut RawDomain,
+    cookie: *mut u64,
+) -> c_int {
+    // SAFETY: the caller's guarantees are passed on.
+    unsafe {
+        domain_error(
+            "rasync_domain_reset_error",
+            domain,
+            COOKIE_MAX,
+            true,
+            cookie,
+        )
     }
 }
 
@@ -358,5 +518,25 @@ pub(crate) unsafe extern "C" fn rasync_domain_cancel(domain: *mut RawDomain) -> 
             0
         }
         DomainArg::Uninitialised => 0,
+    }
+}
+
+/// `rasync_domain_set_error()`: record an error as a result function would.
+///
+/// # Safety
+///
+/// A non-null `domain` must be a live `struct rasync_domain`.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn rasync_domain_set_error(
+    domain: *mut RawDomain,
+    error: c_int,
+    cookie: u64,
+) {
+    const WHAT: &str = "rasync_domain_set_error";
+    // SAFETY: the caller guarantees a non-null domain is valid.
+    match unsafe { domain_arg(domain, WHAT) } {
+        DomainArg::Valid(domain) => domain.record_result(error, cookie),
+        DomainArg::Null => pr_err!("{WHAT}: NULL domain, error {error} not recorded\n"),
+        DomainArg::Uninitialised => {}
     }
 }

@@ -119,3 +119,9 @@ void rasync_helper_task_put(void *task, bool show_stack)
 	put_task_struct(task);
 }
 #endif
+
+/* Whether @addr lies in @mod's memory (a domain defined statically in @mod). */
+bool rasync_helper_within_module(const void *addr, struct module *mod)
+{
+	return mod && within_module((unsigned long)addr, mod);
+}

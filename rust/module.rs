@@ -26,6 +26,8 @@ use kernel::prelude::*;
 extern "C" {
     fn rasync_lifecycle_register() -> kernel::ffi::c_int;
     fn rasync_lifecycle_unregister();
+    fn rasync_debugfs_init();
+    fn rasync_debugfs_exit();
 }
 
 /// The loaded module.
@@ -50,6 +52,9 @@ impl kernel::InPlaceModule for Rasync {
             // SAFETY: registers a static notifier block; unregistered in drop.
             // INVARIANT: registered from here on.
             kernel::error::to_result(unsafe { rasync_lifecycle_register() })?;
+            // SAFETY: creates debugfs rasync/, removed in drop; its files reach the engine
+            // through `engine::get()`, published above.
+            unsafe { rasync_debugfs_init() };
             pr_info!("loaded: workqueues \"rasync\" and \"rasync_node\" ready\n");
             Ok(())
         };
@@ -60,6 +65,8 @@ impl kernel::InPlaceModule for Rasync {
 #[pinned_drop]
 impl PinnedDrop for Rasync {
     fn drop(self: Pin<&mut Self>) {
+        // SAFETY: created in init; removal waits for readers of its files.
+        unsafe { rasync_debugfs_exit() };
         // SAFETY: registered in init (type invariant).
         unsafe { rasync_lifecycle_unregister() };
         self.engine.unpublish();

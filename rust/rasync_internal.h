@@ -7,6 +7,7 @@
 #ifndef _RASYNC_INTERNAL_H
 #define _RASYNC_INTERNAL_H
 
+#include <linux/jump_label.h>
 #include <linux/ktime.h>
 #include <linux/spinlock.h>
 #include "../include/rasync.h"
@@ -59,5 +60,51 @@ ktime_t rasync_trace_calling(rasync_cookie_t cookie, rasync_func_t func);
 void rasync_trace_returned(rasync_cookie_t cookie, rasync_func_t func, ktime_t start);
 ktime_t rasync_trace_waiting(void);
 void rasync_trace_continuing(ktime_t start);
+const char *rasync_func_name(rasync_func_t func, char *sym, char **alloc, bool offset);
+
+/* observe.c (tracepoints, histograms, stamps); rust/observe.rs and rust/stamp.rs */
+struct rasync_observe_key {
+	struct static_key_false key;
+};
+extern struct rasync_observe_key rasync_observe;
+#define RASYNC_HIST_BUCKETS	24
+#define RASYNC_STAMP_STARTED	2u
+#define RASYNC_STAMP_HELD	4u
+struct seq_file;
+void rasync_observe_set_timing(bool on);
+bool rasync_observe_timing(void);
+u32 rasync_stamp_fine(void);
+u64 rasync_stamp_age_ns(u32 stamp);
+void rasync_observe_schedule(u64 cookie, rasync_func_t func, int node, const void *domain,
+			     unsigned int why);
+u64 rasync_observe_start(u64 cookie, rasync_func_t func, int node, u32 stamp);
+void rasync_observe_end(u64 cookie, rasync_func_t func, u64 start_ns, int result);
+u64 rasync_observe_wait_begin(u64 cookie, const void *domain);
+void rasync_observe_wait_end(u64 cookie, const void *domain, u64 start_ns);
+void rasync_observe_show_hist(struct seq_file *m);
+
+/* debugfs.c; rust/debugfs.rs fills and walks */
+#define RASYNC_SYNC_REASONS	5	/* enum rasync_why from RASYNC_SYNC_NOMEM on */
+struct rasync_global_counts {
+	u64 scheduled;		/* cookies handed out */
+	u64 started;		/* entries started by the runners */
+	u64 sync[RASYNC_SYNC_REASONS];
+	u64 nocall_refused;
+	u64 cancelled;
+	u64 failed;
+	u64 waits;		/* synchronizers that had to sleep */
+	u64 woken;
+	u32 pending;
+	u32 peak;
+};
+void rasync_debugfs_init(void);
+void rasync_debugfs_exit(void);
+void rasync_global_counts(struct rasync_global_counts *out);
+void rasync_show_domains(struct seq_file *m, bool entries);
+void rasync_seq_domain(struct seq_file *m, const struct rasync_domain *d, const char *name,
+		       u64 pending);
+void rasync_seq_entry(struct seq_file *m, u64 cookie, rasync_func_t func, int node, u32 stamp);
+void rasync_seq_more(struct seq_file *m, u64 more);
+bool rasync_helper_within_module(const void *addr, struct module *mod);
 
 #endif /* _RASYNC_INTERNAL_H */

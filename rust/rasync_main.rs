@@ -2,6 +2,8 @@
 
 //! rasync: the kernel's asynchronous function calls (`kernel/async.c`) as a Rust module.
 
+mod counters;
+mod debugfs;
 mod demangle;
 mod domain;
 mod engine;
@@ -12,11 +14,14 @@ mod list;
 mod lock;
 mod module;
 mod numa;
+mod observe;
 mod owner;
 mod params;
+mod registry;
 mod runner;
 mod running;
 mod shards;
+mod stamp;
 mod wait;
 mod wq;
 

@@ -116,6 +116,9 @@ struct State {
     entries: EntryFifo,
     searching: u32,
     idle: *mut Runner,
+    /// Entries popped to run (debugfs "ran async"; counted here, under the lock the
+    /// runner holds anyway).
+    started: u64,
 }
 
 impl State {
@@ -227,6 +230,7 @@ impl Queue {
                     }
                     return (None, None);
                 };
+                s.started += 1;
                 let helper = if !s.entries.is_empty() && s.searching == 0 {
                     s.take_runner(self)
                 } else {
@@ -297,6 +301,7 @@ impl Queues {
                     entries: EntryFifo::new(),
                     searching: 0,
                     idle: null_mut(),
+                    started: 0,
                 }));
                 (&raw mut (*q).node).write(node);
                 (&raw mut (*q).wq).write(core::ptr::from_ref(wq));
@@ -331,6 +336,14 @@ impl Queues {
                 })
             });
         }
+    }
+
+    /// Returns how many entries the runners of all queues have started.
+    pub(crate) fn started(&self) -> u64 {
+        self.queues
+            .iter()
+            .map(|q| q.with_locked(|s| s.started))
+            .sum()
     }
 
     /// Takes every queued entry of `domain` off the queues.

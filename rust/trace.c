@@ -34,7 +34,16 @@ static long long microseconds_since(ktime_t start)
  */
 static const char *func_name(rasync_func_t func, char *sym, char **alloc)
 {
-	sprint_symbol(sym, (unsigned long)func);
+	return rasync_func_name(func, sym, alloc, true);
+}
+
+/* func_name(), optionally without the +offset/size (as %ps), for the tracepoints. */
+const char *rasync_func_name(rasync_func_t func, char *sym, char **alloc, bool offset)
+{
+	if (offset)
+		sprint_symbol(sym, (unsigned long)func);
+	else
+		sprint_symbol_no_offset(sym, (unsigned long)func);
 	*alloc = NULL;
 	if (strncmp(sym, "_R", 2))
 		return sym;
