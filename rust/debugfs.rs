@@ -16,7 +16,10 @@
 //! ```
 
 use crate::{counters::GlobalCounts, domain::Link, engine, entry::Func};
-use kernel::ffi::{c_char, c_void};
+use kernel::{
+    ffi::{c_char, c_void},
+    prelude::*,
+};
 
 /// `struct seq_file`, only ever handled by pointer.
 type SeqFile = c_void;
@@ -64,7 +67,7 @@ pub(crate) unsafe extern "C" fn rasync_show_domains(m: *mut SeqFile, entries: bo
         }
         // rasync's own domain lives inside its module object: %ps cannot name it.
         let name = if core::ptr::eq(domain, engine.dfl_domain()) {
-            c"rasync_dfl_domain".as_ptr().cast()
+            c"rasync_dfl_domain".as_char_ptr().cast()
         } else {
             core::ptr::null()
         };
