@@ -112,7 +112,9 @@ pub(crate) struct DomainCounts {
 impl DomainCounts {
     /// Returns the number of queued entries not yet finished or cancelled.
     fn pending(&self) -> u64 {
-        self.queued - self.finished - self.cancelled
+        self.queued
+            .wrapping_sub(self.finished)
+            .wrapping_sub(self.cancelled)
     }
 }
 
@@ -350,6 +352,7 @@ impl Domain {
     ///
     /// `node` is the `link` of a live entry on this domain's list; `woken` is a valid,
     /// initialised list owned by the caller.
+    #[inline]
     pub(crate) unsafe fn remove_locked(
         &self,
         guard: &IrqGuard<'_>,
@@ -375,16 +378,19 @@ impl Domain {
                 // INVARIANT: only waiters whose cookie has been reached leave the list.
                 list::del_init(w);
                 list::add_tail(w, woken);
-                (*self.as_raw()).counts.woken += 1;
+                let c = &mut (*self.as_raw()).counts;
+                c.woken = c.woken.wrapping_add(1);
             }
         }
     }
 
     /// Counts a newly queued entry (and the peak of pending ones).
+    #[inline]
     pub(crate) fn note_queued_locked(&self, _guard: &IrqGuard<'_>) {
         // SAFETY: the counters are protected by the lock (the guard).
         let c = unsafe { &mut (*self.as_raw()).counts };
-        c.queued += 1;
+        // Counters wrap (no overflow check on the hot path); a u64 never does in practice.
+        c.queued = c.queued.wrapping_add(1);
         let pending = c.pending();
         if pending > u64::from(c.peak) {
             c.peak = pending.try_into().unwrap_or(u32::MAX);
@@ -399,18 +405,20 @@ impl Domain {
     }
 
     /// Counts a queued entry that finished, or was cancelled.
+    #[inline]
     pub(crate) fn note_retired_locked(&self, _guard: &IrqGuard<'_>, cancelled: bool) {
         // SAFETY: the counters are protected by the lock (the guard).
         let c = unsafe { &mut (*self.as_raw()).counts };
         if cancelled {
-            c.cancelled += 1;
+            c.cancelled = c.cancelled.wrapping_add(1);
         } else {
-            c.finished += 1;
+            c.finished = c.finished.wrapping_add(1);
         }
     }
 
     /// Records the result of the function of entry `cookie`: an error is kept if it is
     /// the first, or has a lower cookie than the one kept (the first in cookie order).
+    #[inline]
     pub(crate) fn record_result_locked(&self, _guard: &IrqGuard<'_>, result: c_int, cookie: u64) {
         if result == 0 {
             return;
@@ -506,6 +514,7 @@ impl Domain {
     /// Decides, for a newly linked entry, whether it may go to a runner now (returned;
     /// counted active if the domain has a cap) or must wait for an active one to finish
     /// (`None`: the domain holds it, behind any entries held before it).
+    #[inline]
     pub(crate) fn admit_locked(&self, _guard: &IrqGuard<'_>, entry: EntryBox) -> Option<EntryBox> {
         // SAFETY: the counters and the held FIFO are protected by the lock (the guard).
         let d = unsafe { &mut *self.as_raw() };
@@ -527,6 +536,7 @@ impl Domain {
 
     /// Counts a retired entry out of `active` (if it was counted) and returns the held
     /// entry that may start in its place, counted active if the domain has a cap.
+    #[inline]
     pub(crate) fn release_locked(
         &self,
         _guard: &IrqGuard<'_>,
@@ -546,6 +556,7 @@ impl Domain {
     }
 
     /// Lets `entry` go to a runner: counted in `active` if the domain has a cap.
+    #[inline]
     fn count_in(d: &mut RawDomain, mut entry: EntryBox) -> EntryBox {
         if d.max_active != 0 {
             d.active += 1;

@@ -373,7 +373,10 @@ impl Engine {
                 domain.add_locked(&guard, entry.link(Link::Domain));
             }
             domain.note_queued_locked(&guard);
-            pending = self.entry_count.fetch_add(1, Ordering::Relaxed) + 1;
+            pending = self
+                .entry_count
+                .fetch_add(1, Ordering::Relaxed)
+                .wrapping_add(1);
             admitted = domain.admit_locked(&guard, entry);
         }
         self.counters.note_pending(pending);

@@ -28,7 +28,7 @@ use crate::{
 use core::{ops::Deref, ptr::NonNull};
 use kernel::{
     alloc::AllocError,
-    bindings::{gfp_t, list_head},
+    bindings::{self, gfp_t, list_head},
     ffi::c_void,
     prelude::*,
     types::Opaque,
@@ -37,9 +37,32 @@ use kernel::{
 extern "C" {
     fn rasync_entry_cache_create(size: usize, align: usize) -> c_int;
     fn rasync_entry_cache_destroy();
+    #[cfg(CONFIG_MEM_ALLOC_PROFILING)]
     fn rasync_entry_alloc(flags: gfp_t) -> *mut c_void;
-    fn rasync_entry_free(entry: *mut c_void);
     fn rasync_entry_cache_object_size() -> usize;
+    /// The cache (`entry_cache.c`), set while an [`EntryCache`] exists.
+    static rasync_entry_cache: *mut bindings::kmem_cache;
+}
+
+/// `kmem_cache_alloc(rasync_entry_cache, gfp)`: the slab call itself, without a C
+/// helper around it, unless allocation profiling wants its call site tagged in C.
+///
+/// # Safety
+///
+/// An [`EntryCache`] must exist.
+#[inline(always)]
+unsafe fn entry_alloc(gfp: gfp_t) -> *mut c_void {
+    #[cfg(not(CONFIG_MEM_ALLOC_PROFILING))]
+    // SAFETY: the cache exists (the caller); without allocation profiling,
+    // `kmem_cache_alloc()` is `kmem_cache_alloc_noprof()`.
+    unsafe {
+        bindings::kmem_cache_alloc_noprof(rasync_entry_cache, gfp)
+    }
+    #[cfg(CONFIG_MEM_ALLOC_PROFILING)]
+    // SAFETY: the cache exists (the caller).
+    unsafe {
+        rasync_entry_alloc(gfp)
+    }
 }
 
 /// `rasync_func_t`: the called function, `void (*)(void *data, rasync_cookie_t cookie)`.
@@ -272,7 +295,7 @@ impl EntryBox {
     pub(crate) fn new(init: impl PinInit<Entry>, gfp: gfp_t) -> Result<Self, AllocError> {
         // SAFETY: an `EntryCache` exists while the engine does; callers schedule
         // through the engine.
-        let raw = unsafe { rasync_entry_alloc(gfp) }.cast::<Entry>();
+        let raw = unsafe { entry_alloc(gfp) }.cast::<Entry>();
         let ptr = NonNull::new(raw).ok_or(AllocError)?;
         // SAFETY: `raw` is a fresh object of the cache, sized and aligned for `Entry`,
         // and it stays in place.
@@ -322,7 +345,7 @@ impl Drop for EntryBox {
         // its object then goes back to the cache it came from.
         unsafe {
             core::ptr::drop_in_place(raw);
-            rasync_entry_free(raw.cast());
+            bindings::kmem_cache_free(rasync_entry_cache, raw.cast());
         }
     }
 }

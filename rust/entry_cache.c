@@ -9,7 +9,8 @@
 #include <linux/slab.h>
 #include "rasync_internal.h"
 
-static struct kmem_cache *rasync_entry_cache;
+/* Read by rust/entry.rs, which calls the slab functions on it directly. */
+struct kmem_cache *rasync_entry_cache;
 
 int rasync_entry_cache_create(size_t size, size_t align)
 {
@@ -24,14 +25,10 @@ void rasync_entry_cache_destroy(void)
 	rasync_entry_cache = NULL;
 }
 
+/* With CONFIG_MEM_ALLOC_PROFILING, so the allocations are tagged here. */
 void *rasync_entry_alloc(gfp_t flags)
 {
 	return kmem_cache_alloc(rasync_entry_cache, flags);
-}
-
-void rasync_entry_free(void *entry)
-{
-	kmem_cache_free(rasync_entry_cache, entry);
 }
 
 /* The slab object size of one entry, as slabinfo reports it. */

@@ -34,6 +34,7 @@ pub(crate) struct EntryFifo {
 
 impl EntryFifo {
     /// Returns an empty FIFO.
+    #[inline]
     pub(crate) const fn new() -> Self {
         // INVARIANT: empty.
         Self {

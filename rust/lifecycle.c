@@ -48,10 +48,9 @@ void rasync_lifecycle_unregister(void)
 	unregister_module_notifier(&rasync_module_nb);
 }
 
-bool rasync_helper_module_going(struct module *mod)
-{
-	return READ_ONCE(mod->state) == MODULE_STATE_GOING;
-}
+/* rust/owner.rs reads a module's state at offset 0, as an int. */
+static_assert(offsetof(struct module, state) == 0);
+static_assert(sizeof(((struct module *)0)->state) == sizeof(int));
 
 bool rasync_helper_in_task(void)
 {

@@ -23,6 +23,7 @@ use kernel::{
     types::Opaque, //
 };
 
+#[cfg(CONFIG_PREEMPT_RT)]
 extern "C" {
     fn rasync_helper_spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong;
     fn rasync_helper_spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: c_ulong);
@@ -65,11 +66,61 @@ impl IrqSpinLock {
         };
     }
 
+    /// Returns the C lock. (`Opaque::<spinlock_t>::get` is not inlined across crates:
+    /// it would cost a call on every acquisition and release.)
+    #[inline(always)]
+    fn as_ptr(&self) -> *mut bindings::spinlock_t {
+        // `Opaque<T>` is `repr(transparent)` over `T`'s cell, so the address is the lock's.
+        core::ptr::from_ref(self).cast_mut().cast()
+    }
+
     /// Takes the lock with interrupts disabled; the guard restores them.
+    #[inline]
     pub(crate) fn lock_irqsave(&self) -> IrqGuard<'_> {
         // SAFETY: the lock is initialised (type invariant).
-        let flags = unsafe { rasync_helper_spin_lock_irqsave(self.0.get()) };
+        let flags = unsafe { spin_lock_irqsave(self.as_ptr()) };
         IrqGuard { lock: self, flags }
+    }
+}
+
+/// `spin_lock_irqsave()`. Without `PREEMPT_RT` that is `_raw_spin_lock_irqsave()` on
+/// the lock's `rlock`, the first member of `spinlock_t`: called directly, it saves the
+/// C helper's call on every acquisition of the hot path.
+///
+/// # Safety
+///
+/// `lock` must point to an initialised `spinlock_t`.
+#[inline(always)]
+unsafe fn spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong {
+    #[cfg(not(CONFIG_PREEMPT_RT))]
+    // SAFETY: `rlock` is at offset 0 of `spinlock_t` (a union of it and lockdep's view
+    // of it); the caller guarantees the lock is initialised.
+    unsafe {
+        bindings::_raw_spin_lock_irqsave(lock.cast::<bindings::raw_spinlock_t>())
+    }
+    #[cfg(CONFIG_PREEMPT_RT)]
+    // SAFETY: the caller guarantees the lock is initialised.
+    unsafe {
+        rasync_helper_spin_lock_irqsave(lock)
+    }
+}
+
+/// `spin_unlock_irqrestore()`, as [`spin_lock_irqsave`].
+///
+/// # Safety
+///
+/// `lock` must be held by this context with `flags` saved when taking it.
+#[inline(always)]
+unsafe fn spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: c_ulong) {
+    #[cfg(not(CONFIG_PREEMPT_RT))]
+    // SAFETY: as in `spin_lock_irqsave`; the caller guarantees the lock is held.
+    unsafe {
+        bindings::_raw_spin_unlock_irqrestore(lock.cast::<bindings::raw_spinlock_t>(), flags)
+    }
+    #[cfg(CONFIG_PREEMPT_RT)]
+    // SAFETY: the caller guarantees the lock is held with these flags.
+    unsafe {
+        rasync_helper_spin_unlock_irqrestore(lock, flags)
     }
 }
 
@@ -86,6 +137,6 @@ pub(crate) struct IrqGuard<'a> {
 impl Drop for IrqGuard<'_> {
     fn drop(&mut self) {
         // SAFETY: by the type invariant the lock is held here with these saved flags.
-        unsafe { rasync_helper_spin_unlock_irqrestore(self.lock.0.get(), self.flags) };
+        unsafe { spin_unlock_irqrestore(self.lock.as_ptr(), self.flags) };
     }
 }

@@ -63,8 +63,23 @@ use core::{
 };
 use kernel::{bindings, ffi::c_void, prelude::*};
 
+/// Returns whether `module` is being removed: `READ_ONCE(mod->state) ==
+/// MODULE_STATE_GOING`, read here rather than through a C call on every entry.
+/// `state` is the first member of `struct module` (`lifecycle.c` asserts it at build
+/// time), an `enum module_state` (a C `int`).
+///
+/// # Safety
+///
+/// `module` must be a live `struct module`.
+#[inline(always)]
+unsafe fn module_going(module: *mut c_void) -> bool {
+    // SAFETY: the caller guarantees `module` is live; `state` is an aligned `int` at
+    // offset 0, and a volatile load of it is a single access, as `READ_ONCE()`.
+    let state = unsafe { core::ptr::read_volatile(module.cast::<bindings::module_state>()) };
+    state == bindings::module_state_MODULE_STATE_GOING
+}
+
 extern "C" {
-    fn rasync_helper_module_going(module: *mut c_void) -> bool;
     fn rasync_warn_slow_removal(module: *mut c_void, pending: u32, funcs: *const Func, n: u32);
 }
 
@@ -213,9 +228,8 @@ impl Owners {
         // SAFETY: records live as long as `self`.
         let o = unsafe { &*owner };
         o.pending.fetch_add(1, Ordering::SeqCst);
-        // SAFETY: the helper reads the module's state; the module is live, as its code
-        // is calling us.
-        if unsafe { rasync_helper_module_going(module) } {
+        // SAFETY: the module is live, as its code is calling us.
+        if unsafe { module_going(module) } {
             Self::count_out(o);
             return Err(Refused::Going);
         }

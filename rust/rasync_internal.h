@@ -30,13 +30,12 @@ void rasync_helper_task_put(void *task, bool show_stack);
 int rasync_entry_cache_create(size_t size, size_t align);
 void rasync_entry_cache_destroy(void);
 void *rasync_entry_alloc(gfp_t flags);
-void rasync_entry_free(void *entry);
+extern struct kmem_cache *rasync_entry_cache;
 size_t rasync_entry_cache_object_size(void);
 
 /* lifecycle.c */
 int rasync_lifecycle_register(void);
 void rasync_lifecycle_unregister(void);
-bool rasync_helper_module_going(struct module *mod);
 bool rasync_helper_in_task(void);
 void rasync_warn_going(struct module *mod, rasync_func_t func);
 void rasync_warn_slow_removal(struct module *mod, unsigned int pending,

@@ -230,7 +230,7 @@ impl Queue {
                     }
                     return (None, None);
                 };
-                s.started += 1;
+                s.started = s.started.wrapping_add(1);
                 let helper = if !s.entries.is_empty() && s.searching == 0 {
                     s.take_runner(self)
                 } else {

@@ -33,6 +33,7 @@ const HELD: u32 = 4;
 const SHIFT: u32 = 3;
 
 /// Returns the current time as a stamp, finely if `fine`.
+#[inline]
 fn now(fine: bool) -> u32 {
     if fine {
         // SAFETY: the helper only reads the clock.
@@ -52,11 +53,13 @@ pub(crate) struct Stamp(AtomicU32);
 
 impl Stamp {
     /// Returns a stamp of "queued now".
+    #[inline]
     pub(crate) fn new(fine: bool) -> Self {
         Self(AtomicU32::new(now(fine)))
     }
 
     /// Marks the entry started now; returns the stamp it had (when it was queued).
+    #[inline]
     pub(crate) fn start(&self, fine: bool) -> u32 {
         let queued = self.0.load(Ordering::Relaxed);
         self.0.store(now(fine) | STARTED, Ordering::Relaxed);
@@ -73,6 +76,7 @@ impl Stamp {
     }
 
     /// Returns the raw stamp, for `observe.c` and `debugfs.c`.
+    #[inline]
     pub(crate) fn raw(&self) -> u32 {
         self.0.load(Ordering::Relaxed)
     }

@@ -52,16 +52,23 @@ impl Completion {
         })
     }
 
+    /// Returns the C completion, without `Opaque::get`'s call (not inlined across crates).
+    #[inline(always)]
+    fn as_ptr(&self) -> *mut bindings::completion {
+        // `Opaque<T>` is `repr(transparent)` over `T`'s cell, the first and only field.
+        core::ptr::from_ref(&self.inner).cast_mut().cast()
+    }
+
     /// Wakes the waiter (`complete()`); safe from any context, including with IRQs off.
     pub(crate) fn complete(&self) {
         // SAFETY: the completion is initialised (type invariant).
-        unsafe { bindings::complete(self.inner.get()) };
+        unsafe { bindings::complete(self.as_ptr()) };
     }
 
     /// Sleeps uninterruptibly until [`Completion::complete`] has been called.
     pub(crate) fn wait(&self) {
         // SAFETY: the completion is initialised (type invariant).
-        unsafe { bindings::wait_for_completion(self.inner.get()) };
+        unsafe { bindings::wait_for_completion(self.as_ptr()) };
     }
 
     /// Like [`Completion::wait`], but gives up after `timeout_ms`; returns whether it was
@@ -70,7 +77,7 @@ impl Completion {
         // SAFETY: `msecs_to_jiffies` is a pure conversion.
         let timeout = unsafe { bindings::__msecs_to_jiffies(timeout_ms) };
         // SAFETY: the completion is initialised (type invariant).
-        unsafe { bindings::wait_for_completion_timeout(self.inner.get(), timeout) != 0 }
+        unsafe { bindings::wait_for_completion_timeout(self.as_ptr(), timeout) != 0 }
     }
 }
 
