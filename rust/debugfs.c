@@ -15,6 +15,7 @@
 #include <linux/fs.h>
 #include <linux/kallsyms.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 #include "rasync_internal.h"
 
@@ -79,11 +80,23 @@ static const char *stamp_state(u32 stamp)
 	return stamp & RASYNC_STAMP_HELD ? "held" : "queued";
 }
 
-/* One pending entry of the domain printed last. */
+/*
+ * One pending entry of the domain printed last; its function as %pS prints it, a Rust
+ * name demangled (trace.c), as in the initcall_debug lines.
+ */
 void rasync_seq_entry(struct seq_file *m, u64 cookie, rasync_func_t func, int node, u32 stamp)
 {
-	seq_printf(m, "  %llu %pS node %d %s for %llu ms\n", cookie, func, node,
-		   stamp_state(stamp), div_u64(rasync_stamp_age_ns(stamp), NSEC_PER_MSEC));
+	char *sym = kmalloc(KSYM_SYMBOL_LEN, GFP_ATOMIC | __GFP_NOWARN), *alloc = NULL;
+	u64 ms = div_u64(rasync_stamp_age_ns(stamp), NSEC_PER_MSEC);
+
+	if (sym)
+		seq_printf(m, "  %llu %s node %d %s for %llu ms\n", cookie,
+			   rasync_func_name(func, sym, &alloc, true), node, stamp_state(stamp), ms);
+	else
+		seq_printf(m, "  %llu %pS node %d %s for %llu ms\n", cookie, func, node,
+			   stamp_state(stamp), ms);
+	kfree(alloc);
+	kfree(sym);
 }
 
 void rasync_seq_more(struct seq_file *m, u64 more)
