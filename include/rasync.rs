@@ -151,12 +151,13 @@ unsafe extern "C" fn call_boxed<F: FnOnce(Cookie)>(data: *mut c_void, cookie: u6
     KBox::into_inner(f)(cookie)
 }
 
-/// Drops the boxed closure that `data` owns, uncalled: its entry was cancelled.
+/// Drops the boxed closure that `data` owns, uncalled: its entry was cancelled. Serves
+/// both kinds of closure.
 ///
 /// # Safety
 ///
-/// As for [`call_boxed`].
-unsafe extern "C" fn drop_boxed<F: FnOnce(Cookie)>(data: *mut c_void, _cookie: u64) {
+/// `data` must come from `KBox::into_raw` of a `KBox<F>` and not be used again.
+unsafe extern "C" fn drop_boxed<F>(data: *mut c_void, _cookie: u64) {
     // SAFETY: the caller guarantees `data` is an unused `KBox<F>` pointer.
     drop(unsafe { KBox::from_raw(data.cast::<F>()) });
 }
@@ -176,19 +177,6 @@ unsafe extern "C" fn call_boxed_result<F: FnOnce(Cookie) -> Result>(
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
-}
-
-/// Drops the boxed result closure that `data` owns, uncalled: its entry was cancelled.
-///
-/// # Safety
-///
-/// As for [`call_boxed_result`].
-unsafe extern "C" fn drop_boxed_result<F: FnOnce(Cookie) -> Result>(
-    data: *mut c_void,
-    _cookie: u64,
-) {
-    // SAFETY: the caller guarantees `data` is an unused `KBox<F>` pointer.
-    drop(unsafe { KBox::from_raw(data.cast::<F>()) });
 }
 
 /// Does nothing: scheduled to reserve a cookie when the closure cannot be boxed.
@@ -244,8 +232,11 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
-    /// Converts rasync's `(errno, cookie)` to `Some(Failure)`, or `None` for 0.
-    fn from_raw(errno: kernel::ffi::c_int, cookie: u64) -> Option<Self> {
+    /// Calls `query`, a rasync function that returns an errno (0: none) and stores the
+    /// cookie of that error through its pointer, and converts what it reports.
+    fn query(query: impl FnOnce(*mut u64) -> kernel::ffi::c_int) -> Option<Self> {
+        let mut cookie = 0;
+        let errno = query(&mut cookie);
         (errno != 0).then(|| Self {
             error: Error::from_errno(errno),
             cookie,
@@ -405,7 +396,7 @@ impl Domain {
         unsafe {
             ffi::__rasync_schedule_result_node_domain(
                 Some(call_boxed_result::<F>),
-                Some(drop_boxed_result::<F>),
+                Some(drop_boxed::<F>),
                 data,
                 node,
                 domain,
@@ -435,28 +426,23 @@ impl Domain {
         &self,
         cookie: Cookie,
     ) -> core::result::Result<(), Failure> {
-        let mut at = 0;
-        // SAFETY: the domain is live (type invariant); `at` is writable.
-        let errno = unsafe {
-            ffi::rasync_synchronize_cookie_domain_result(cookie, self.ptr.as_ptr(), &mut at)
-        };
-        Failure::from_raw(errno, at).map_or(Ok(()), Err)
+        Failure::query(|at| {
+            // SAFETY: the domain is live (type invariant); `at` is writable.
+            unsafe { ffi::rasync_synchronize_cookie_domain_result(cookie, self.ptr.as_ptr(), at) }
+        })
+        .map_or(Ok(()), Err)
     }
 
     /// Returns the first error kept so far, without waiting.
     pub(crate) fn error(&self) -> Option<Failure> {
-        let mut at = 0;
         // SAFETY: the domain is live (type invariant); `at` is writable.
-        let errno = unsafe { ffi::rasync_domain_error(self.ptr.as_ptr(), &mut at) };
-        Failure::from_raw(errno, at)
+        Failure::query(|at| unsafe { ffi::rasync_domain_error(self.ptr.as_ptr(), at) })
     }
 
     /// Forgets the error kept, returning it.
     pub(crate) fn reset_error(&self) -> Option<Failure> {
-        let mut at = 0;
         // SAFETY: the domain is live (type invariant); `at` is writable.
-        let errno = unsafe { ffi::rasync_domain_reset_error(self.ptr.as_ptr(), &mut at) };
-        Failure::from_raw(errno, at)
+        Failure::query(|at| unsafe { ffi::rasync_domain_reset_error(self.ptr.as_ptr(), at) })
     }
 
     /// Caps the entries of this domain running at once at `max_active` (0: no limit);

@@ -88,25 +88,13 @@ pub(crate) unsafe extern "C" fn __rasync_schedule_node_domain(
     domain: *mut RawDomain,
     owner: Owner,
 ) -> u64 {
+    const WHAT: &str = "rasync_schedule_node_domain";
     let Some(func) = func else {
-        pr_err!("rasync_schedule_node_domain: NULL function, nothing scheduled\n");
+        pr_err!("{WHAT}: NULL function, nothing scheduled\n");
         return 0;
     };
-    let Some(engine) = engine_or_err("rasync_schedule_node_domain") else {
-        return 0;
-    };
-    // SAFETY: the caller guarantees a non-null domain is valid.
-    match unsafe { domain_arg(domain, "rasync_schedule_node_domain") } {
-        DomainArg::Valid(domain) => engine.schedule_node_domain(func, data, node, domain, owner),
-        // Refused, but nothing is lost: like the fallback, run it now with the next cookie.
-        DomainArg::Null => {
-            pr_err!("rasync_schedule_node_domain: NULL domain; running the call synchronously\n");
-            engine.run_now(Call::Void(func), data, node, None, Why::BadDomain)
-        }
-        DomainArg::Uninitialised => {
-            engine.run_now(Call::Void(func), data, node, None, Why::BadDomain)
-        }
-    }
+    // SAFETY: the caller's guarantees are passed on.
+    unsafe { schedule_checked(WHAT, Call::Void(func), None, data, node, domain, owner) }
 }
 
 /// `rasync_schedule_node()`: schedule in the default domain.
@@ -365,6 +353,27 @@ pub(crate) unsafe extern "C" fn __rasync_schedule_result_node_domain(
     unsafe { schedule_checked(WHAT, Call::Result(func), cancel, data, node, domain, owner) }
 }
 
+/// Returns the usable domain at `domain`, or `-EINVAL` (a NULL one logged as `what`'s
+/// error, an uninitialised one by [`domain_arg`]).
+///
+/// # Safety
+///
+/// A non-null `domain` must point to a `struct rasync_domain` that outlives `'a`.
+unsafe fn domain_or_einval<'a>(
+    domain: *mut RawDomain,
+    what: &str,
+) -> core::result::Result<&'a Domain, c_int> {
+    // SAFETY: the caller's guarantee is passed on.
+    match unsafe { domain_arg(domain, what) } {
+        DomainArg::Valid(domain) => Ok(domain),
+        DomainArg::Null => {
+            pr_err!("{what}: NULL domain\n");
+            Err(EINVAL.to_errno())
+        }
+        DomainArg::Uninitialised => Err(EINVAL.to_errno()),
+    }
+}
+
 /// Returns `domain`'s error below `below` (0 if none), its cookie in `cookie`; with
 /// `reset`, forgets it. `-EINVAL` for a bad domain.
 ///
@@ -380,13 +389,9 @@ unsafe fn domain_error(
     cookie: *mut u64,
 ) -> c_int {
     // SAFETY: the caller guarantees a non-null domain is valid.
-    let domain = match unsafe { domain_arg(domain, what) } {
-        DomainArg::Valid(domain) => domain,
-        DomainArg::Null => {
-            pr_err!("{what}: NULL domain\n");
-            return EINVAL.to_errno();
-        }
-        DomainArg::Uninitialised => return EINVAL.to_errno(),
+    let domain = match unsafe { domain_or_einval(domain, what) } {
+        Ok(domain) => domain,
+        Err(errno) => return errno,
     };
     let (error, at) = domain.error(below, reset).unwrap_or((0, 0));
     if !cookie.is_null() {
@@ -486,16 +491,12 @@ pub(crate) unsafe extern "C" fn rasync_domain_set_max_active(
         return ENODEV.to_errno();
     };
     // SAFETY: the caller guarantees a non-null domain is valid.
-    match unsafe { domain_arg(domain, WHAT) } {
-        DomainArg::Valid(domain) => {
+    match unsafe { domain_or_einval(domain, WHAT) } {
+        Ok(domain) => {
             engine.set_max_active(domain, max_active);
             0
         }
-        DomainArg::Null => {
-            pr_err!("{WHAT}: NULL domain\n");
-            EINVAL.to_errno()
-        }
-        DomainArg::Uninitialised => EINVAL.to_errno(),
+        Err(errno) => errno,
     }
 }
 
