@@ -413,17 +413,21 @@ impl Engine {
         }
     }
 
-    /// Unlinks a finished (or cancelled) entry, records its result and wakes the
-    /// waiters it unblocks; returns the held entry of its domain that may start in its
-    /// place.
-    fn finish(&self, entry: &Entry, result: c_int, cancelled: bool) -> Option<EntryBox> {
-        let mut woken = list_head {
-            next: null_mut(),
-            prev: null_mut(),
-        };
-        let woken = &raw mut woken;
-        // SAFETY: `woken` is a local list head that is not moved while in use.
-        unsafe { list::init(woken) };
+    /// Unlinks a finished (or cancelled) entry, records its result and moves the
+    /// waiters it unblocks to `woken`; returns the held entry of its domain that may
+    /// start in its place.
+    ///
+    /// # Safety
+    ///
+    /// `woken` is an initialised list head private to the caller, which completes the
+    /// waiters moved there (`complete_woken()`) once no lock is held.
+    unsafe fn finish(
+        &self,
+        entry: &Entry,
+        result: c_int,
+        cancelled: bool,
+        woken: *mut list_head,
+    ) -> Option<EntryBox> {
         let free_domain;
         let released;
         {
@@ -449,9 +453,6 @@ impl Engine {
         if result != 0 {
             self.note_failed(result, entry.func);
         }
-        // SAFETY: the waiters on `woken` are off every domain list and no lock is held,
-        // so a woken owner of a heap domain may free it right away.
-        self.counters.note_woken(unsafe { complete_woken(woken) });
         if free_domain {
             self.registry.remove(entry.domain());
             // SAFETY: only a created domain can be dying (`rasync_domain_destroy`); its
@@ -466,13 +467,28 @@ impl Engine {
     /// Unlinks and frees an entry whose function has returned (or that was cancelled);
     /// returns the held entry that may start in its place.
     fn retire_one(&self, entry: EntryBox, result: c_int, cancelled: bool) -> Option<EntryBox> {
-        let released = self.finish(&entry, result, cancelled);
-        // Last: once detached, the owning module may be freed.
+        let mut woken = list_head {
+            next: null_mut(),
+            prev: null_mut(),
+        };
+        let woken = &raw mut woken;
+        // SAFETY: `woken` is a local list head that is not moved while in use.
+        unsafe { list::init(woken) };
+        // SAFETY: `woken` is ours and initialised; its waiters are completed below.
+        let released = unsafe { self.finish(&entry, result, cancelled, woken) };
+        // Once detached, the owning module may be freed.
         self.owners.detach(&entry);
         drop(entry);
         if self.entry_count.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.drained.wake_up_all();
         }
+        // Last, as kernel/async.c wakes last: a waiter woken onto this CPU runs as soon as
+        // this task lets it, and the entry is wholly retired when it returns. The waiters
+        // on `woken` are off every domain list and no lock is held, so a woken owner of
+        // a heap domain may free it right away; each `Waiter` lives on its sleeping
+        // task's stack until completed, so the entry's module going does not matter.
+        // SAFETY: as just said.
+        self.counters.note_woken(unsafe { complete_woken(woken) });
         released
     }
 
