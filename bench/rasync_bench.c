@@ -453,8 +453,8 @@ static int w2_waiter_thread(void *arg)
  * One round: a gate entry holds the lowest cookie while W waiters start waiting for
  * cookies spread over the 10k short entries scheduled after it; the gate opens and
  * the entries are scheduled while the waiters wait, then finish W2_GAP_NS apart or
- * (@burst) as fast as they run. Fills @lat (ns, one per waiter) and returns the waiters' total context
- * switches.
+ * (@burst) as fast as they run. Fills @lat (ns, one per waiter) and returns the
+ * waiters' total context switches.
  */
 static s64 w2_once(const struct impl *im, unsigned int nr_waiters, bool burst, s64 *lat)
 {
@@ -529,7 +529,10 @@ static s64 w2_once(const struct impl *im, unsigned int nr_waiters, bool burst, s
 static int w2(void)
 {
 	static const unsigned int counts[] = { 1, 8, 64 };
-	static const char *const modes[] = { "W2", "W2-burst" };
+	static const struct {
+		const char *name;
+		bool burst;
+	} modes[] = { { "W2", false }, { "W2-burst", true } };
 	s64 sw[NR_IMPLS][MAX_ROUNDS];
 	s64 *lat[NR_IMPLS];
 	unsigned int m, c, r, i, n;
@@ -544,22 +547,22 @@ static int w2(void)
 	for (m = 0; m < ARRAY_SIZE(modes) && !ret; m++) {
 		for (c = 0; c < ARRAY_SIZE(counts) && !ret; c++) {
 			n = counts[c];
-			snprintf(id, sizeof(id), "%s-%u", modes[m], n);
+			snprintf(id, sizeof(id), "%s-%u", modes[m].name, n);
 			if (!wanted(id))
 				continue;
 			for (r = 0; r < rounds && !ret; r++) {
 				for (i = 0; i < NR_IMPLS && !ret; i++) {
-					sw[i][r] = w2_once(&impls[i], n, m == 1, lat[i] + r * n);
+					sw[i][r] = w2_once(&impls[i], n, modes[m].burst, lat[i] + r * n);
 					if (sw[i][r] < 0)
 						ret = sw[i][r];
 				}
 			}
 			for (i = 0; i < NR_IMPLS && !ret; i++) {
-				snprintf(id, sizeof(id), "%s-%u-wakeups", modes[m], n);
+				snprintf(id, sizeof(id), "%s-%u-wakeups", modes[m].name, n);
 				report(id, impls[i].name, "switches", sw[i], rounds);
-				snprintf(id, sizeof(id), "%s-%u-p50", modes[m], n);
+				snprintf(id, sizeof(id), "%s-%u-p50", modes[m].name, n);
 				report_pct(id, impls[i].name, "ns", lat[i], rounds * n, 50);
-				snprintf(id, sizeof(id), "%s-%u-p99", modes[m], n);
+				snprintf(id, sizeof(id), "%s-%u-p99", modes[m].name, n);
 				report_pct(id, impls[i].name, "ns", lat[i], rounds * n, 99);
 			}
 		}
