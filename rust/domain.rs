@@ -346,7 +346,7 @@ impl Domain {
     }
 
     /// Unlinks an entry's link; if it was the lowest, moves the waiters whose cookie has
-    /// been reached to `woken` (for [`complete_woken`] once the lock is dropped).
+    /// been reached to `woken` (a [`Woken`]'s list, completed once the lock is dropped).
     ///
     /// # Safety
     ///
@@ -635,26 +635,66 @@ impl Waiter {
     }
 }
 
-/// Completes every waiter on `woken`; call with no domain lock held. Returns how many.
+/// The waiters a finishing entry unblocked: taken off their domain's list under its lock
+/// ([`Domain::remove_locked`]), completed once no lock is held ([`Woken::complete`]).
 ///
-/// # Safety
+/// # Invariants
 ///
-/// `woken` is an initialised list, filled by [`Domain::remove_locked`], owned by the
-/// caller; its waiters are off every domain list.
-pub(crate) unsafe fn complete_woken(woken: *mut list_head) -> u64 {
-    let mut n = 0;
-    // SAFETY: the list is private to the caller; each node is the link of a live
-    // `Waiter` that is freed only after `complete()`, so `next` is read first.
-    unsafe {
-        let mut node = (*woken).next;
-        while node != woken {
-            let next = (*node).next;
-            let waiter = kernel::container_of!(node.cast::<Opaque<list_head>>(), Waiter, link);
-            (*waiter).done.complete();
-            n += 1;
-            node = next;
-        }
-        list::init(woken);
+/// `head` is an initialised list; its nodes are the links of live `Waiter`s that are on
+/// no domain list and not yet completed. Each leaves it only to be completed, at the
+/// latest when the `Woken` is dropped.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Woken {
+    #[pin]
+    head: Opaque<list_head>,
+}
+
+impl Woken {
+    /// Returns an initialiser for an empty list.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            head <- list::new_link(),
+        })
     }
-    n
+
+    /// Returns the list head, for [`Domain::remove_locked`].
+    pub(crate) fn as_ptr(&self) -> *mut list_head {
+        self.head.get()
+    }
+
+    /// Completes the waiters, in cookie order; call with no domain lock held. With
+    /// `here` (the caller is about to stop), the first is placed on this CPU
+    /// ([`Completion::complete_on_current_cpu`]), the others wherever the scheduler
+    /// likes. Returns how many were completed.
+    pub(crate) fn complete(&self, here: bool) -> u64 {
+        let head = self.as_ptr();
+        let mut n = 0;
+        // SAFETY: the list is ours (type invariant); each node is the link of a live
+        // `Waiter` that may be freed as soon as it is completed, so `next` is read
+        // first. The head is emptied before the first completion.
+        unsafe {
+            let mut node = (*head).next;
+            list::init(head);
+            while node != head {
+                let next = (*node).next;
+                let waiter = kernel::container_of!(node.cast::<Opaque<list_head>>(), Waiter, link);
+                if here && n == 0 {
+                    (*waiter).done.complete_on_current_cpu();
+                } else {
+                    (*waiter).done.complete();
+                }
+                n += 1;
+                node = next;
+            }
+        }
+        n
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Woken {
+    fn drop(self: Pin<&mut Self>) {
+        // Nobody is left asleep: a waiter taken off its domain is always completed.
+        self.complete(false);
+    }
 }

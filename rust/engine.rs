@@ -59,10 +59,9 @@
 
 use crate::{
     counters::{Counters, GlobalCounts},
-    domain::{complete_woken, Domain, Link, Waiter, COOKIE_MAX},
+    domain::{Domain, Link, Waiter, Woken, COOKIE_MAX},
     entry::{Call, Entry, EntryBox, EntryCache, Func},
     fifo::EntryFifo,
-    list,
     observe::{self, Why},
     owner::{Owners, Refused},
     registry::{Registry, UNSEEN},
@@ -408,7 +407,9 @@ impl Engine {
                 // SAFETY: the scheduler vouched for the function and `data`, as with
                 // async_schedule().
                 let result = unsafe { entry.call().call(entry.data, entry.cookie) };
-                next = self.retire_one(entry, result, false);
+                pin_init::stack_pin_init!(let woken = Woken::new());
+                next = self.retire_one(entry, result, false, &woken);
+                self.wake(&woken, false);
             }
         }
     }
@@ -464,44 +465,54 @@ impl Engine {
         released
     }
 
-    /// Unlinks and frees an entry whose function has returned (or that was cancelled);
+    /// Unlinks and frees an entry whose function has returned (or that was cancelled),
+    /// moves the waiters it unblocks to `woken` (for the caller to complete), and
     /// returns the held entry that may start in its place.
-    fn retire_one(&self, entry: EntryBox, result: c_int, cancelled: bool) -> Option<EntryBox> {
-        let mut woken = list_head {
-            next: null_mut(),
-            prev: null_mut(),
-        };
-        let woken = &raw mut woken;
-        // SAFETY: `woken` is a local list head that is not moved while in use.
-        unsafe { list::init(woken) };
-        // SAFETY: `woken` is ours and initialised; its waiters are completed below.
-        let released = unsafe { self.finish(&entry, result, cancelled, woken) };
+    fn retire_one(
+        &self,
+        entry: EntryBox,
+        result: c_int,
+        cancelled: bool,
+        woken: &Woken,
+    ) -> Option<EntryBox> {
+        // SAFETY: `woken`'s list is initialised and completed by its owner once no lock
+        // is held.
+        let released = unsafe { self.finish(&entry, result, cancelled, woken.as_ptr()) };
         // Once detached, the owning module may be freed.
         self.owners.detach(&entry);
         drop(entry);
         if self.entry_count.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.drained.wake_up_all();
         }
-        // Last, as kernel/async.c wakes last: a waiter woken onto this CPU runs as soon as
-        // this task lets it, and the entry is wholly retired when it returns. The waiters
-        // on `woken` are off every domain list and no lock is held, so a woken owner of
-        // a heap domain may free it right away; each `Waiter` lives on its sleeping
-        // task's stack until completed, so the entry's module going does not matter.
-        // SAFETY: as just said.
-        self.counters.note_woken(unsafe { complete_woken(woken) });
         released
     }
 
-    /// Retires an entry that ran (or was cancelled), and starts the held entry that may
-    /// replace it.
-    fn retire(&self, entry: EntryBox, result: c_int, cancelled: bool) {
-        if let Some(next) = self.retire_one(entry, result, cancelled) {
-            self.dispatch(next);
-        }
+    /// Completes the waiters on `woken` (the first on this CPU if `here`); counts them.
+    fn wake(&self, woken: &Woken, here: bool) -> u64 {
+        let n = woken.complete(here);
+        self.counters.note_woken(n);
+        n
     }
 
-    /// Sets `domain`'s cap on entries running at once (0: none), and starts the held
-    /// entries that the new cap admits.
+    /// Retires an entry that ran (or was cancelled), and starts the held entry that may
+    /// replace it. The waiters it unblocks are completed last, as kernel/async.c wakes
+    /// last, or (`woken`) left to the runner, which completes them once it knows
+    /// whether it stops. Either way the entry is wholly retired when they return; the
+    /// waiters on the list are off every domain list and no lock is held when they are
+    /// completed, so a woken owner of a heap domain may free it right away, and each
+    /// `Waiter` lives on its sleeping task's stack until completed, so the entry's
+    /// module going does not matter.
+    fn retire(&self, entry: EntryBox, result: c_int, cancelled: bool, woken: Option<&Woken>) {
+        pin_init::stack_pin_init!(let own = Woken::new());
+        let list = woken.unwrap_or(&own);
+        if let Some(next) = self.retire_one(entry, result, cancelled, list) {
+            // Not behind an entry that may run here (the fallback) or take a while.
+            self.wake(list, false);
+            self.dispatch(next);
+        }
+        self.wake(&own, false);
+    }
+
     pub(crate) fn set_max_active(&self, domain: &Domain, max_active: u32) {
         let mut released = {
             let guard = domain.lock();
@@ -548,7 +559,7 @@ impl Engine {
             // `func` for an entry that never started.
             unsafe { cancel(entry.data, entry.cookie) };
         }
-        self.retire(entry, 0, true);
+        self.retire(entry, 0, true, None);
     }
 
     /// Waits until every entry of `domain` (or of all registered domains, for `None`)
@@ -636,8 +647,9 @@ impl Engine {
     }
 }
 
-/// Runs a queued entry (in a runner): calls its function, unlinks it, frees it.
-pub(crate) fn run_entry(entry: EntryBox) {
+/// Runs a queued entry (in a runner): calls its function, unlinks it, frees it. The
+/// waiters it unblocks go to `woken`, for the runner to complete with [`wake`].
+pub(crate) fn run_entry(entry: EntryBox, woken: &Woken) {
     let Some(engine) = get() else {
         // Cannot happen: the engine is withdrawn only once no entry is pending.
         return;
@@ -673,7 +685,18 @@ pub(crate) fn run_entry(entry: EntryBox) {
     if observed {
         observe::end(cookie, func, run_start, result);
     }
-    engine.retire(entry, result, false);
+    engine.retire(entry, result, false, Some(woken));
+}
+
+/// Completes the waiters a runner's entries unblocked: the first on this CPU if the
+/// runner stops (`here`), as the CPU would otherwise go idle while another one is woken
+/// for the waiter. Returns how many were completed.
+pub(crate) fn wake(woken: &Woken, here: bool) -> u64 {
+    match get() {
+        Some(engine) => engine.wake(woken, here),
+        // Cannot happen while an entry is pending; the waiters are completed anyway.
+        None => woken.complete(here),
+    }
 }
 
 #[kunit_tests(rasync_engine)]

@@ -14,7 +14,21 @@
 #include <linux/kthread.h>
 #include <linux/sched/debug.h>
 #include <linux/sched/task.h>
+#include <linux/completion.h>
+#include <linux/swait.h>
+#include <linux/version.h>
 #include "rasync_internal.h"
+
+/*
+ * WF_CURRENT_CPU of kernel/sched/sched.h ("prefer to move the wakee to the current
+ * CPU"), private to the scheduler: 0x40 from 6.4, where it appeared, to 7.3. Elsewhere
+ * rasync passes no flag, and its waiters are placed as complete() places them.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0) && LINUX_VERSION_CODE < KERNEL_VERSION(7, 4, 0)
+#define RASYNC_WF_CURRENT_CPU 0x40
+#else
+#define RASYNC_WF_CURRENT_CPU 0
+#endif
 
 int rasync_helper_cpu_to_node(int cpu)
 {
@@ -124,4 +138,35 @@ void rasync_helper_task_put(void *task, bool show_stack)
 bool rasync_helper_within_module(const void *addr, struct module *mod)
 {
 	return mod && within_module((unsigned long)addr, mod);
+}
+
+/*
+ * complete_on_current_cpu() of kernel/sched/completion.c, which is not exported: what
+ * complete() does, but the woken task is placed on this CPU if it may run here. For a
+ * waker that is about to stop (a runner whose queue is empty): the waiter takes over
+ * the CPU and the cache the finished entry warmed, with no IPI to wake an idle CPU.
+ */
+void rasync_helper_complete_on_current_cpu(struct completion *x)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&x->wait.lock, flags);
+	if (x->done != UINT_MAX)
+		x->done++;
+	swake_up_locked(&x->wait, RASYNC_WF_CURRENT_CPU);
+	raw_spin_unlock_irqrestore(&x->wait.lock, flags);
+}
+
+/*
+ * For a runner that stops after waking a waiter onto its CPU: the waiter runs now, not
+ * after the rest of the worker's way to idle. The wake-up alone rarely preempts the
+ * worker (EEVDF lets it run to parity, and PREEMPT_LAZY defers even that to the next
+ * tick), so the worker offers the CPU itself; it has nothing left to do, holds no
+ * rasync state (its runner is idle already) and runs again when the scheduler says.
+ * This costs a context switch back to the worker, later, for a shorter wake-up.
+ */
+void rasync_helper_yield_to_wakee(void)
+{
+	might_sleep();
+	schedule();
 }

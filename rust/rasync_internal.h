@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Functions the C side of rasync.ko provides to its Rust side (declared again, with
- * Rust types, in the `extern "C"` blocks of numa.rs, lock.rs, domain.rs and engine.rs).
+ * Rust types, in the `extern "C"` blocks of numa.rs, lock.rs, domain.rs, engine.rs and
+ * wait.rs).
  * None of them is exported.
  */
 #ifndef _RASYNC_INTERNAL_H
 #define _RASYNC_INTERNAL_H
 
+#include <linux/completion.h>
 #include <linux/jump_label.h>
 #include <linux/ktime.h>
 #include <linux/spinlock.h>
@@ -25,6 +27,8 @@ void rasync_helper_set_fail_nth(unsigned int n);
 int rasync_helper_wq_sysfs_write(const char *wq, const char *attr, const char *val);
 void *rasync_helper_kthread_run(int (*fn)(void *), void *data);
 void rasync_helper_task_put(void *task, bool show_stack);
+void rasync_helper_complete_on_current_cpu(struct completion *x);
+void rasync_helper_yield_to_wakee(void);
 
 /* entry_cache.c */
 int rasync_entry_cache_create(size_t size, size_t align);

@@ -26,6 +26,20 @@
 
 use kernel::{bindings, prelude::*, sync::LockClassKey, types::Opaque};
 
+extern "C" {
+    fn rasync_helper_complete_on_current_cpu(x: *mut bindings::completion);
+    fn rasync_helper_yield_to_wakee();
+}
+
+/// Offers this CPU to a task just woken onto it ([`Completion::complete_on_current_cpu`])
+/// by a waker that has nothing left to do: the wake-up alone rarely preempts the waker,
+/// which would keep the CPU until it sleeps. Process context, no lock held.
+pub(crate) fn yield_to_wakee() {
+    // SAFETY: the helper calls `schedule()` with the task running, which callers allow
+    // (process context, no lock held).
+    unsafe { rasync_helper_yield_to_wakee() };
+}
+
 /// A `struct completion`.
 ///
 /// # Invariants
@@ -63,6 +77,13 @@ impl Completion {
     pub(crate) fn complete(&self) {
         // SAFETY: the completion is initialised (type invariant).
         unsafe { bindings::complete(self.as_ptr()) };
+    }
+
+    /// Like [`Completion::complete`], but places the woken waiter on this CPU if it may
+    /// run here (`complete_on_current_cpu()`): for a waker that is about to stop.
+    pub(crate) fn complete_on_current_cpu(&self) {
+        // SAFETY: the completion is initialised (type invariant).
+        unsafe { rasync_helper_complete_on_current_cpu(self.as_ptr()) };
     }
 
     /// Sleeps uninterruptibly until [`Completion::complete`] has been called.
