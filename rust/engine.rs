@@ -513,6 +513,8 @@ impl Engine {
         self.wake(&own, false);
     }
 
+    /// Sets `domain`'s cap on entries running at once (0: none), and starts the held
+    /// entries that the new cap admits.
     pub(crate) fn set_max_active(&self, domain: &Domain, max_active: u32) {
         let mut released = {
             let guard = domain.lock();
