@@ -488,6 +488,7 @@ impl Engine {
     }
 
     /// Completes the waiters on `woken` (the first on this CPU if `here`); counts them.
+    #[inline]
     fn wake(&self, woken: &Woken, here: bool) -> u64 {
         let n = woken.complete(here);
         self.counters.note_woken(n);
@@ -495,22 +496,19 @@ impl Engine {
     }
 
     /// Retires an entry that ran (or was cancelled), and starts the held entry that may
-    /// replace it. The waiters it unblocks are completed last, as kernel/async.c wakes
-    /// last, or (`woken`) left to the runner, which completes them once it knows
-    /// whether it stops. Either way the entry is wholly retired when they return; the
-    /// waiters on the list are off every domain list and no lock is held when they are
-    /// completed, so a woken owner of a heap domain may free it right away, and each
-    /// `Waiter` lives on its sleeping task's stack until completed, so the entry's
-    /// module going does not matter.
-    fn retire(&self, entry: EntryBox, result: c_int, cancelled: bool, woken: Option<&Woken>) {
-        pin_init::stack_pin_init!(let own = Woken::new());
-        let list = woken.unwrap_or(&own);
-        if let Some(next) = self.retire_one(entry, result, cancelled, list) {
+    /// replace it. The waiters it unblocks go to `woken`, for the caller to complete
+    /// last, as kernel/async.c wakes last (the runner does once it knows whether it
+    /// stops), or first when a held entry starts here. Either way the entry is wholly
+    /// retired when they return; the waiters on the list are off every domain list and
+    /// no lock is held when they are completed, so a woken owner of a heap domain may
+    /// free it right away, and each `Waiter` lives on its sleeping task's stack until
+    /// completed, so the entry's module going does not matter.
+    fn retire(&self, entry: EntryBox, result: c_int, cancelled: bool, woken: &Woken) {
+        if let Some(next) = self.retire_one(entry, result, cancelled, woken) {
             // Not behind an entry that may run here (the fallback) or take a while.
-            self.wake(list, false);
+            self.wake(woken, false);
             self.dispatch(next);
         }
-        self.wake(&own, false);
     }
 
     /// Sets `domain`'s cap on entries running at once (0: none), and starts the held
@@ -561,7 +559,9 @@ impl Engine {
             // `func` for an entry that never started.
             unsafe { cancel(entry.data, entry.cookie) };
         }
-        self.retire(entry, 0, true, None);
+        pin_init::stack_pin_init!(let woken = Woken::new());
+        self.retire(entry, 0, true, &woken);
+        self.wake(&woken, false);
     }
 
     /// Waits until every entry of `domain` (or of all registered domains, for `None`)
@@ -687,12 +687,13 @@ pub(crate) fn run_entry(entry: EntryBox, woken: &Woken) {
     if observed {
         observe::end(cookie, func, run_start, result);
     }
-    engine.retire(entry, result, false, Some(woken));
+    engine.retire(entry, result, false, woken);
 }
 
 /// Completes the waiters a runner's entries unblocked: the first on this CPU if the
 /// runner stops (`here`), as the CPU would otherwise go idle while another one is woken
 /// for the waiter. Returns how many were completed.
+#[inline]
 pub(crate) fn wake(woken: &Woken, here: bool) -> u64 {
     match get() {
         Some(engine) => engine.wake(woken, here),
