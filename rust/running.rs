@@ -13,16 +13,20 @@
 //! it with one store, so the hot path takes no lock. Only the task that claimed a slot
 //! ever looks for itself in it (other tasks compare the slot's task with theirs and move
 //! on), so a lookup needs no lock either: it scans as far as the longest probe any task
-//! has needed. If every slot is taken (more than [`SLOTS`] entries running at once, all
-//! of them sleeping), a record goes to [`SHARDS`] lists with their own locks instead.
+//! has needed. A probe goes at most [`MAX_PROBE`] slots: if those are taken (many entries
+//! running at once, sleeping; every slot is taken beyond [`SLOTS`]), the record goes to
+//! [`SHARDS`] lists with their own locks instead. Without that bound a full table made
+//! every entry's start scan all of it (about 6,500 instructions with 1,000 entries
+//! sleeping at once, as boot-time probes and the W2 benchmark do).
 //!
 //! # Invariants
 //!
 //! A record is registered (in a slot, or on its shard's list) exactly while its entry's
 //! function runs in `task`; a task runs at most one entry at a time, so it has at most
 //! one record. A slot's `task` is non-null exactly while it holds a record; its `record`
-//! is written and read only by that task. `probe` is at least one more than the offset
-//! from its hash of every occupied slot. `overflowed` counts the records on the lists.
+//! is written and read only by that task. `probe` (at most [`MAX_PROBE`]) is at least one
+//! more than the offset from its hash of every occupied slot. `overflowed` counts the
+//! records on the lists.
 //!
 //! # Examples
 //!
@@ -49,8 +53,12 @@ use kernel::{
     types::Opaque,
 };
 
+/// log2 of [`SLOTS`].
+const SLOT_BITS: u32 = 9;
 /// Slots of the lock-free table: entries running at once before the locked lists.
-pub(crate) const SLOTS: usize = 512;
+pub(crate) const SLOTS: usize = 1 << SLOT_BITS;
+/// The most slots a task probes, from its hash on, before it takes the locked lists.
+const MAX_PROBE: usize = 16;
 /// Locked lists for records that find no free slot.
 const SHARDS: usize = 64;
 /// `Record::place` of a record on the locked lists.
@@ -124,10 +132,14 @@ unsafe impl Sync for Running {}
 // SAFETY: as above.
 unsafe impl Send for Running {}
 
-/// The first slot to probe for `task`.
+/// The first slot to probe for `task`: `hash_ptr(task, SLOT_BITS)`, the top bits of a
+/// multiplicative hash. (Its low bits would repeat: task structs sit a fixed stride apart
+/// in their slab, so the low bits of their addresses, and of any product of them, take
+/// few values.)
 fn home(task: *mut bindings::task_struct) -> usize {
-    // Task structs are cache-line aligned at least: drop the low bits first.
-    ((task as usize) >> 6).wrapping_mul(0x9E37_79B9) % SLOTS
+    /// `GOLDEN_RATIO_64` of `include/linux/hash.h`.
+    const GOLDEN_RATIO_64: u64 = 0x61C8_8646_80B5_83EB;
+    ((task as usize as u64).wrapping_mul(GOLDEN_RATIO_64) >> (64 - SLOT_BITS)) as usize
 }
 
 impl Running {
@@ -161,7 +173,7 @@ impl Running {
     pub(crate) fn enter(&self, record: Pin<&Record>) {
         let task = record.task;
         let start = home(task);
-        for i in 0..SLOTS {
+        for i in 0..MAX_PROBE {
             let index = (start + i) % SLOTS;
             let slot = &self.slots[index];
             if slot.task.load(Ordering::Relaxed).is_null()
@@ -218,7 +230,7 @@ impl Running {
         // SAFETY: `get_current` has no preconditions.
         let task = unsafe { bindings::get_current() };
         let start = home(task);
-        let probe = self.probe.load(Ordering::Relaxed).min(SLOTS);
+        let probe = self.probe.load(Ordering::Relaxed).min(MAX_PROBE);
         for i in 0..probe {
             let slot = &self.slots[(start + i) % SLOTS];
             if slot.task.load(Ordering::Relaxed) != task {
