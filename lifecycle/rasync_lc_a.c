@@ -17,10 +17,15 @@
  *                of them (run with node 1's CPUs offline: more than min_active there).
  *   mode=trace   4 calls of lc_trace_entry, then a synchronize: the trace lines that
  *                scripts/check-traces compares with kernel/async.c's.
+ *   mode=initslow  init caps its exclusive domain at 1 and schedules there one entry
+ *                that sleeps sleep_ms and one held behind it: the end of init waits
+ *                over 10 s and warns, naming one running and one held function.
  *
  * Every finished function prints "<module>: <mode> entry <cookie> done". In mode=remove,
- * exit schedules one more function, which must run synchronously (the module is going).
- * rasync_lc_b.c builds the same code as a second module.
+ * exit schedules 4 more functions while it holds a mutex that they take, as a driver's
+ * exit may: as with kernel/async.c they are queued, run in a worker once exit has
+ * released the mutex, and rmmod waits for them. rasync_lc_b.c builds the same code as
+ * a second module.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -29,6 +34,7 @@
 #include <linux/delay.h>
 #include <linux/init.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/cpumask.h>
 #include <linux/nodemask.h>
@@ -38,7 +44,7 @@
 
 static char *mode = "init";
 module_param(mode, charp, 0444);
-MODULE_PARM_DESC(mode, "init, remove, slow, interdep or trace (see the file's comment)");
+MODULE_PARM_DESC(mode, "init, remove, slow, interdep, trace or initslow (see the file's comment)");
 
 static unsigned int sleep_ms = 1500;
 module_param(sleep_ms, uint, 0444);
@@ -61,6 +67,13 @@ static void lc_sleep_entry(void *data, rasync_cookie_t cookie)
 	wait_for_completion_timeout(&exiting, msecs_to_jiffies(EXIT_WAIT_CAP_MS));
 	msleep(sleep_ms);
 	pr_info("%s entry %llu done\n", (const char *)data, cookie);
+}
+
+static void lc_initslow_entry(void *data, rasync_cookie_t cookie)
+{
+	if (data)
+		msleep(sleep_ms);
+	pr_info("initslow entry %llu done\n", cookie);
 }
 
 static void lc_trace_entry(void *data, rasync_cookie_t cookie)
@@ -120,10 +133,14 @@ static int __init lc_init(void)
 		for (i = 0; i < 4; i++)
 			rasync_schedule(lc_trace_entry, NULL);
 		rasync_synchronize_full();
+	} else if (!strcmp(mode, "initslow")) {
+		rasync_domain_set_max_active(&lc_exclusive, 1);
+		rasync_schedule_domain(lc_initslow_entry, &sleep_ms, &lc_exclusive);
+		rasync_schedule_domain(lc_initslow_entry, NULL, &lc_exclusive);
 	} else if (!strcmp(mode, "slow")) {
 		rasync_schedule(lc_sleep_entry, "slow");
 	} else {
-		pr_err("unknown mode '%s' (init, remove, slow, interdep or trace)\n", mode);
+		pr_err("unknown mode '%s' (init, remove, slow, interdep, trace or initslow)\n", mode);
 		return -EINVAL;
 	}
 	pr_info("init returns (mode %s)\n", mode);
@@ -131,25 +148,46 @@ static int __init lc_init(void)
 }
 module_init(lc_init);
 
-static struct task_struct *exit_task;
+/* Held by exit while it schedules the exit entries, which take it. */
+static DEFINE_MUTEX(lc_exit_lock);
+#define EXIT_ENTRIES 4
+#define EXIT_LOCK_WAIT_MS 5000
 
 static void lc_exit_entry(void *data, rasync_cookie_t cookie)
 {
-	pr_info("exit entry %llu ran %s\n", cookie,
-		current == exit_task ? "synchronously" : "asynchronously");
+	bool async = rasync_current_is_async();
+	unsigned int waited = 0;
+	bool locked;
+
+	/* Bounded: run inside exit (with the lock held), a mutex_lock() would deadlock. */
+	while (!(locked = mutex_trylock(&lc_exit_lock)) && waited < EXIT_LOCK_WAIT_MS) {
+		msleep(10);
+		waited += 10;
+	}
+	if (locked) {
+		msleep(200);
+		mutex_unlock(&lc_exit_lock);
+	}
+	pr_info("exit entry %llu ran %s, %s\n", cookie,
+		async ? "asynchronously" : "synchronously",
+		locked ? "took the lock" : "lock still held after 5 s");
 }
 
 /*
  * Deliberately no rasync_synchronize_*(): rasync must keep the module alive for its
- * entries. What exit schedules (the module is GOING) must run synchronously.
+ * entries, as the loader's async_synchronize_full() after exit does for async.c.
  */
 static void __exit lc_exit(void)
 {
+	int i;
+
 	pr_info("exit (mode %s)\n", mode);
 	complete_all(&exiting);
 	if (!strcmp(mode, "remove")) {
-		exit_task = current;
-		rasync_schedule(lc_exit_entry, NULL);
+		mutex_lock(&lc_exit_lock);
+		for (i = 0; i < EXIT_ENTRIES; i++)
+			rasync_schedule(lc_exit_entry, NULL);
+		mutex_unlock(&lc_exit_lock);
 	}
 }
 module_exit(lc_exit);

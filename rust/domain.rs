@@ -528,6 +528,16 @@ impl Domain {
         Some(Self::count_in(d, entry))
     }
 
+    /// Calls `f` on each held entry, in cookie order, while it returns `true`.
+    pub(crate) fn for_each_held_locked(
+        &self,
+        _guard: &IrqGuard<'_>,
+        f: impl FnMut(&Entry) -> bool,
+    ) {
+        // SAFETY: the held FIFO is protected by the lock (the guard).
+        unsafe { (*self.as_raw()).held.for_each_while(f) }
+    }
+
     /// Takes the whole held FIFO; the caller owns its entries.
     pub(crate) fn take_all_held_locked(&self, _guard: &IrqGuard<'_>) -> EntryFifo {
         // SAFETY: the held FIFO is protected by the lock (the guard).

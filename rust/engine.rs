@@ -63,7 +63,7 @@ use crate::{
     entry::{Call, Entry, EntryBox, EntryCache, Func},
     fifo::EntryFifo,
     observe::{self, Why},
-    owner::{Owners, Refused},
+    owner::{self, Owners, Pending, Refused},
     registry::{Registry, UNSEEN},
     runner::{Queue, Queues},
     running::{Current, Record, Running},
@@ -198,12 +198,36 @@ impl Engine {
         &self.dfl_domain
     }
 
+    /// A module comes: gives it an owner record ([`crate::owner`]).
+    pub(crate) fn open_owner(&self, module: Owner) {
+        self.owners.open(module);
+    }
+
+    /// Returns whether `module` has entries pending.
+    pub(crate) fn owner_busy(&self, module: Owner) -> bool {
+        self.owners.busy(module)
+    }
+
     /// Waits until `module` has no queued entry (module notifier, [`crate::owner`]).
     pub(crate) fn drain_owner(&self, module: Owner, going: bool) {
         self.owners.drain(module, going, |owner, out| {
             let mut n = 0;
             self.running.running_funcs(owner, out, &mut n);
             self.queues.queued_funcs(owner, out, &mut n);
+            // Held entries of the domains debugfs lists (not those of stack domains).
+            self.registry.for_each(|domain| {
+                let guard = domain.lock();
+                domain.for_each_held_locked(&guard, |e| {
+                    if e.owner.cast_const() == owner && n < out.len() {
+                        out[n] = Pending {
+                            func: Some(e.func),
+                            state: owner::HELD,
+                        };
+                        n += 1;
+                    }
+                    n < out.len()
+                });
+            });
             n
         });
         if going {

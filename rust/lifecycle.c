@@ -5,30 +5,94 @@
  * kernel/module/main.c calls async_synchronize_full() after a module's init (unless
  * it was loaded with async_probe) and after its exit, before freeing its init memory
  * and the module itself. Those calls reach only kernel/async.c. rasync registers a
- * module notifier instead: MODULE_STATE_LIVE and MODULE_STATE_GOING are notified just
- * before those two points, and rasync waits there for that module's entries only.
+ * module notifier instead, and waits for that module's entries only:
+ *
+ *  - MODULE_STATE_COMING (before init): the module gets its owner record.
+ *  - MODULE_STATE_LIVE (after init, before .init.text is freed): the notifier waits for
+ *    the module's entries, as async_synchronize_full() there does. This wait runs
+ *    inside the notifier chain, which holds module_notify_list's rwsem for reading: the
+ *    loader offers no later hook before it frees the init memory. While it waits, an
+ *    entry of that module must not register or unregister a module notifier, nor load
+ *    or remove (synchronously) a module, since a writer of the rwsem waits for this
+ *    reader and every later module load and removal waits behind that writer.
+ *  - MODULE_STATE_GOING (after exit): the notifier does not wait. If the module has
+ *    entries pending, it takes a reference on the module's kobject and hands the wait
+ *    to a work item; free_module() begins with mod_sysfs_teardown(), whose
+ *    mod_kobject_put() waits until the last reference is gone, so the module is freed
+ *    only once its entries have finished, and no lock of the loader or of the notifier
+ *    chain is held while they run. What exit() scheduled is queued and waited for.
+ *    A module whose kobject is already gone (a load that failed after sysfs setup) is
+ *    waited for in the notifier, as at MODULE_STATE_LIVE.
+ *
+ * A slow wait warns, naming the module and its pending functions with their states,
+ * and again every 10 s while it lasts.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/kobject.h>
 #include <linux/module.h>
 #include <linux/notifier.h>
 #include <linux/preempt.h>
 #include <linux/printk.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
 #include "rasync_internal.h"
+
+/* Removal drains handed to a work item; destroyed (flushed) at unregister. */
+static struct workqueue_struct *rasync_drain_wq;
+
+struct rasync_going {
+	struct work_struct work;
+	struct module *mod;
+};
+
+static void rasync_going_work(struct work_struct *work)
+{
+	struct rasync_going *going = container_of(work, struct rasync_going, work);
+	struct module *mod = going->mod;
+
+	rasync_module_drain(mod, true);
+	kfree(going);
+	/* May be the last reference: free_module() then goes on. */
+	kobject_put(&mod->mkobj.kobj);
+}
+
+static void rasync_module_going(struct module *mod)
+{
+	struct rasync_going *going;
+
+	if (!rasync_module_busy(mod)) {
+		/* Nothing pending: close the record now. */
+		rasync_module_drain(mod, true);
+		return;
+	}
+	going = kmalloc(sizeof(*going), GFP_KERNEL);
+	if (going && kobject_get_unless_zero(&mod->mkobj.kobj)) {
+		going->mod = mod;
+		INIT_WORK(&going->work, rasync_going_work);
+		queue_work(rasync_drain_wq, &going->work);
+		return;
+	}
+	kfree(going);
+	rasync_module_drain(mod, true);
+}
 
 static int rasync_module_notify(struct notifier_block *nb, unsigned long action, void *data)
 {
 	struct module *mod = data;
 
 	switch (action) {
+	case MODULE_STATE_COMING:
+		rasync_module_coming(mod);
+		break;
 	case MODULE_STATE_LIVE:
 		/* do_init_module() skips its async_synchronize_full() for async_probe. */
 		if (!mod->async_probe_requested)
 			rasync_module_drain(mod, false);
 		break;
 	case MODULE_STATE_GOING:
-		rasync_module_drain(mod, true);
+		rasync_module_going(mod);
 		break;
 	}
 	return NOTIFY_DONE;
@@ -40,12 +104,22 @@ static struct notifier_block rasync_module_nb = {
 
 int rasync_lifecycle_register(void)
 {
-	return register_module_notifier(&rasync_module_nb);
+	int err;
+
+	rasync_drain_wq = alloc_workqueue("rasync_drain", WQ_UNBOUND, 0);
+	if (!rasync_drain_wq)
+		return -ENOMEM;
+	err = register_module_notifier(&rasync_module_nb);
+	if (err)
+		destroy_workqueue(rasync_drain_wq);
+	return err;
 }
 
 void rasync_lifecycle_unregister(void)
 {
 	unregister_module_notifier(&rasync_module_nb);
+	/* Waits for the removal drains still running. */
+	destroy_workqueue(rasync_drain_wq);
 }
 
 /* rust/owner.rs reads a module's state at offset 0, as an int. */
@@ -59,19 +133,31 @@ bool rasync_helper_in_task(void)
 
 void rasync_warn_going(struct module *mod, rasync_func_t func)
 {
-	pr_warn_ratelimited("module %s is being removed: %pS runs synchronously instead of being queued\n",
+	pr_warn_ratelimited("module %s has been removed: %pS runs synchronously instead of being queued\n",
 			    mod->name, func);
 }
 
-void rasync_warn_slow_removal(struct module *mod, unsigned int pending,
-			      const rasync_func_t *funcs, unsigned int n)
+/* What a pending entry is doing: rust/owner.rs RUNNING, QUEUED, QUEUED_NO_RUNNER, HELD. */
+static const char *const rasync_pending_states[] = {
+	"running", "queued", "queued, no runner", "held by its domain's cap",
+};
+
+void rasync_warn_slow_drain(struct module *mod, bool going, unsigned int waited_s,
+			    unsigned int pending, const struct rasync_pending_func *funcs,
+			    unsigned int n)
 {
 	unsigned int i;
 
-	pr_warn("removal of module %s has waited over a second for its %u pending entries (does its exit synchronize them?):\n",
-		mod->name, pending);
+	if (going)
+		pr_warn("removal of module %s has waited %u s for its %u pending entries (does its exit synchronize them?):\n",
+			mod->name, waited_s, pending);
+	else
+		pr_warn("loading module %s: the end of its init has waited %u s for its %u pending entries:\n",
+			mod->name, waited_s, pending);
 	for (i = 0; i < n; i++)
-		pr_warn("  pending: %pS\n", funcs[i]);
+		pr_warn("  pending: %pS (%s)\n", funcs[i].func,
+			funcs[i].state < ARRAY_SIZE(rasync_pending_states) ?
+			rasync_pending_states[funcs[i].state] : "?");
 	if (pending > n)
-		pr_warn("  ... and %u more\n", pending - n);
+		pr_warn("  ... and %u more (held, or between states)\n", pending - n);
 }

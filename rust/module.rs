@@ -74,11 +74,25 @@ impl PinnedDrop for Rasync {
     }
 }
 
-/// Called by the module notifier: waits for the entries `module` scheduled; `going`
-/// means the module is being removed (its record is then forgotten).
+/// Called by the module notifier: waits for the entries of `module`; `going` means the
+/// module is being removed (its record is then closed).
 #[no_mangle]
 pub(crate) extern "C" fn rasync_module_drain(module: engine::Owner, going: bool) {
     if let Some(engine) = engine::get() {
         engine.drain_owner(module, going);
     }
+}
+
+/// Called by the module notifier when `module` comes, before its init runs.
+#[no_mangle]
+pub(crate) extern "C" fn rasync_module_coming(module: engine::Owner) {
+    if let Some(engine) = engine::get() {
+        engine.open_owner(module);
+    }
+}
+
+/// Returns whether `module` has entries pending (module notifier, at removal).
+#[no_mangle]
+pub(crate) extern "C" fn rasync_module_busy(module: engine::Owner) -> bool {
+    engine::get().is_some_and(|engine| engine.owner_busy(module))
 }

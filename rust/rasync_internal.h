@@ -42,11 +42,19 @@ int rasync_lifecycle_register(void);
 void rasync_lifecycle_unregister(void);
 bool rasync_helper_in_task(void);
 void rasync_warn_going(struct module *mod, rasync_func_t func);
-void rasync_warn_slow_removal(struct module *mod, unsigned int pending,
-			      const rasync_func_t *funcs, unsigned int n);
+/* One pending function named by a slow drain's warning (rust/owner.rs Pending). */
+struct rasync_pending_func {
+	rasync_func_t func;
+	unsigned int state;
+};
+void rasync_warn_slow_drain(struct module *mod, bool going, unsigned int waited_s,
+			    unsigned int pending, const struct rasync_pending_func *funcs,
+			    unsigned int n);
 
 /* module.rs */
 void rasync_module_drain(struct module *mod, bool going);
+void rasync_module_coming(struct module *mod);
+bool rasync_module_busy(struct module *mod);
 
 /* params.c; the two variables are read by rust/params.rs */
 extern unsigned int rasync_max_work;

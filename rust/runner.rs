@@ -29,11 +29,14 @@
 //!
 //! Every decision is made under the queue's lock, so no entry can be pushed unseen while
 //! the last runner stops. Runners that stop are kept on the queue (`idle`) for reuse and
-//! freed with it; a new one is allocated with `GFP_ATOMIC` only when none is idle. If a
-//! push needs a runner and none can be had, the push fails and the caller runs its
-//! entry itself (the synchronous fallback, as when the entry cannot be allocated). If a
-//! runner cannot start a helper, the entries behind it still run: when it returns, or on
-//! the next push's runner.
+//! freed with it. A push that needs a new runner allocates it with `GFP_ATOMIC` (the
+//! scheduler may have interrupts off); if none can be had, the push fails and the caller
+//! runs its entry itself (the synchronous fallback, as when the entry cannot be
+//! allocated, and as kernel/async.c, which allocates only at schedule time). A runner
+//! that needs a helper and finds none idle allocates it in its own process context with
+//! `GFP_KERNEL`, counted as searching meanwhile, and starts it before it runs its entry:
+//! a helper is never lost to an atomic allocation, so an entry that waits for the ones
+//! queued behind it cannot stall its queue.
 //!
 //! A node's queue runs its runners on the strictly NUMA-affine `rasync_node` workqueue
 //! with `queue_work_node()`, the "any CPU" queue on `rasync`, as in [`crate::wq`].
@@ -42,8 +45,8 @@
 //!
 //! - `entries` ([`EntryFifo`]) holds the queued entries, in arrival order.
 //! - `searching` is the number of runners queued or running that will pop again before
-//!   stopping; it is at least 1 whenever the list is non-empty, except for the moment a
-//!   runner that could not start a helper spends running its entry.
+//!   stopping, including a helper that its runner is still allocating; it is at least 1
+//!   whenever the list is non-empty.
 //! - `idle` is a list, through `Runner::next`, of runners owned by the queue (from
 //!   `KBox::into_raw`) that are neither queued nor running.
 //!
@@ -60,10 +63,11 @@
 
 use crate::{
     domain::{Domain, Woken},
-    entry::{EntryBox, Func},
+    entry::EntryBox,
     fifo::EntryFifo,
     lock::IrqSpinLock,
     numa,
+    owner::{self, Pending},
     wq::Workqueue,
 };
 use core::{cell::UnsafeCell, ptr::null_mut};
@@ -117,6 +121,16 @@ impl WorkItem for Runner {
     }
 }
 
+/// The helper runner a runner starts before it runs its entry.
+enum Helper {
+    /// None needed: the queue is empty, or another runner will look at it.
+    None,
+    /// One the queue kept idle.
+    Idle(Pin<KBox<Runner>>),
+    /// None is idle: allocate one outside the lock (counted as searching already).
+    Allocate,
+}
+
 /// The lock-protected part of a queue.
 struct State {
     entries: EntryFifo,
@@ -130,19 +144,26 @@ struct State {
 impl State {
     /// Returns an idle runner of `queue`, or a new one, counted as searching.
     fn take_runner(&mut self, queue: &Queue) -> Option<Pin<KBox<Runner>>> {
-        let runner = if self.idle.is_null() {
-            KBox::pin_init(Runner::new(queue), GFP_ATOMIC | __GFP_NOWARN).ok()?
-        } else {
-            let runner = self.idle;
-            // SAFETY: idle runners are owned by the queue (invariant), from
-            // `KBox::into_raw` of a pinned box; ownership passes to the caller.
-            unsafe {
-                self.idle = (*runner).next;
-                Pin::new_unchecked(KBox::from_raw(runner))
-            }
+        let runner = match self.take_idle() {
+            Some(runner) => runner,
+            None => KBox::pin_init(Runner::new(queue), GFP_ATOMIC | __GFP_NOWARN).ok()?,
         };
         self.searching += 1;
         Some(runner)
+    }
+
+    /// Returns an idle runner, if the queue keeps one (not counted as searching).
+    fn take_idle(&mut self) -> Option<Pin<KBox<Runner>>> {
+        if self.idle.is_null() {
+            return None;
+        }
+        let runner = self.idle;
+        // SAFETY: idle runners are owned by the queue (invariant), from `KBox::into_raw`
+        // of a pinned box; ownership passes to the caller.
+        unsafe {
+            self.idle = (*runner).next;
+            Some(Pin::new_unchecked(KBox::from_raw(runner)))
+        }
     }
 
     fn put_idle(&mut self, runner: Pin<KBox<Runner>>) {
@@ -197,6 +218,20 @@ impl Queue {
         self.wq().queue_work_node(self.node, runner);
     }
 
+    /// Allocates a helper runner in a runner's process context, where it may sleep: the
+    /// entries behind the one this runner is about to run must not wait for it. Tries
+    /// again until the allocation succeeds (it fails only under fault injection or
+    /// extreme memory pressure), as a runner has no caller to fall back to.
+    fn new_runner(&self) -> Pin<KBox<Runner>> {
+        loop {
+            if let Ok(runner) = KBox::pin_init(Runner::new(self), GFP_KERNEL | __GFP_NOWARN) {
+                return runner;
+            }
+            // SAFETY: a runner runs in process context, where it may sleep.
+            unsafe { bindings::msleep(1) };
+        }
+    }
+
     /// Queues `entry` to be run by a runner; gives it back if none can be had.
     pub(crate) fn push(&self, entry: EntryBox) -> Result<(), EntryBox> {
         let runner = self.with_locked(|s| {
@@ -237,18 +272,26 @@ impl Queue {
                     if let Some(runner) = runner.take() {
                         s.put_idle(runner);
                     }
-                    return (None, None);
+                    return (None, Helper::None);
                 };
                 s.started = s.started.wrapping_add(1);
                 let helper = if !s.entries.is_empty() && s.searching == 0 {
-                    s.take_runner(self)
+                    // Counted as searching from here, so no push starts another one
+                    // while this runner allocates it.
+                    s.searching += 1;
+                    match s.take_idle() {
+                        Some(idle) => Helper::Idle(idle),
+                        None => Helper::Allocate,
+                    }
                 } else {
-                    None
+                    Helper::None
                 };
                 (Some(entry), helper)
             });
-            if let Some(helper) = helper {
-                self.start(helper);
+            match helper {
+                Helper::None => {}
+                Helper::Idle(idle) => self.start(idle),
+                Helper::Allocate => self.start(self.new_runner()),
             }
             // Stopping, this CPU is about to go idle: the first waiter runs here, and
             // first, rather than on an idle CPU woken for it.
@@ -333,18 +376,22 @@ impl Queues {
         Ok(Self { queues })
     }
 
-    /// Writes to `out`, from index `*n` on, the functions of `owner`'s queued entries.
-    pub(crate) fn queued_funcs(
-        &self,
-        owner: *const c_void,
-        out: &mut [Option<Func>],
-        n: &mut usize,
-    ) {
+    /// Writes to `out`, from index `*n` on, the functions of `owner`'s queued entries,
+    /// and whether a runner will look at their queue.
+    pub(crate) fn queued_funcs(&self, owner: *const c_void, out: &mut [Pending], n: &mut usize) {
         for queue in self.queues.iter() {
             queue.with_locked(|s| {
+                let state = if s.searching == 0 {
+                    owner::QUEUED_NO_RUNNER
+                } else {
+                    owner::QUEUED
+                };
                 s.entries.for_each_while(|e| {
                     if e.owner.cast_const() == owner && *n < out.len() {
-                        out[*n] = Some(e.func);
+                        out[*n] = Pending {
+                            func: Some(e.func),
+                            state,
+                        };
                         *n += 1;
                     }
                     *n < out.len()

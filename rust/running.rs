@@ -40,6 +40,7 @@ use crate::{
     domain::Domain,
     entry::{Entry, Func},
     list,
+    owner::{self, Pending},
     shards::Shards,
 };
 use core::{
@@ -269,12 +270,7 @@ impl Running {
     /// Writes to `out`, from index `*n` on, the functions of `owner`'s running entries
     /// (a best-effort snapshot, for a warning: a slot may change while it is read).
     /// Entries beyond the lock-free table are not named.
-    pub(crate) fn running_funcs(
-        &self,
-        owner: *const c_void,
-        out: &mut [Option<Func>],
-        n: &mut usize,
-    ) {
+    pub(crate) fn running_funcs(&self, owner: *const c_void, out: &mut [Pending], n: &mut usize) {
         for slot in self.slots.iter() {
             if *n >= out.len() {
                 return;
@@ -287,7 +283,11 @@ impl Running {
             let func = slot.func.load(Ordering::Relaxed);
             if func != 0 {
                 // SAFETY: a non-zero `func` was stored from a `Func` by `enter`.
-                out[*n] = Some(unsafe { core::mem::transmute::<usize, Func>(func) });
+                let func = unsafe { core::mem::transmute::<usize, Func>(func) };
+                out[*n] = Pending {
+                    func: Some(func),
+                    state: owner::RUNNING,
+                };
                 *n += 1;
             }
         }
