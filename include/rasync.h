@@ -75,8 +75,45 @@ struct rasync_domain {
 	bool heap;			/* from rasync_domain_create() */
 };
 
+/*
+ * A domain's lock. Every domain defined with the macros below - static, function-local,
+ * or embedded in a structure, static or allocated - shares one lockdep class, whose key
+ * and name live in rasync.ko: lockdep accepts only static keys, and a function-local
+ * lock initialised with __SPIN_LOCK_UNLOCKED() would have none (lockdep would report
+ * "trying to register non-static key" and turn itself off). No two domain locks are
+ * ever held together. Without lockdep this is __SPIN_LOCK_UNLOCKED(): nothing is added
+ * to the lock or to its hot path.
+ */
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+extern struct lock_class_key rasync_domain_lock_key;
+extern const char rasync_domain_lock_name[];
+#define __RASYNC_DOMAIN_DEP_MAP {					\
+		.key = &rasync_domain_lock_key,				\
+		.name = rasync_domain_lock_name,			\
+		.wait_type_inner = LD_WAIT_CONFIG,			\
+	}
+#ifdef CONFIG_PREEMPT_RT
+#define __RASYNC_DOMAIN_LOCK_INIT(_lock) {				\
+		.lock = __RT_MUTEX_BASE_INITIALIZER(_lock.lock),	\
+		.dep_map = __RASYNC_DOMAIN_DEP_MAP,			\
+	}
+#else
+#define __RASYNC_DOMAIN_LOCK_INIT(_lock) { { .rlock = {		\
+		.raw_lock = __ARCH_SPIN_LOCK_UNLOCKED,			\
+		SPIN_DEBUG_INIT(_lock)					\
+		.dep_map = __RASYNC_DOMAIN_DEP_MAP,			\
+	} } }
+#endif
+#else
+#define __RASYNC_DOMAIN_LOCK_INIT(_lock) __SPIN_LOCK_UNLOCKED(_lock)
+#endif
+
+/*
+ * The initialiser of a domain @_name (an lvalue: a variable, or a member such as
+ * obj->domain); @_registered: whether rasync_synchronize_full() waits for it.
+ */
 #define __RASYNC_DOMAIN_INIT(_name, _registered) {			\
-	.lock = __SPIN_LOCK_UNLOCKED(_name.lock),			\
+	.lock = __RASYNC_DOMAIN_LOCK_INIT(_name.lock),			\
 	.pending = LIST_HEAD_INIT(_name.pending),			\
 	.waiters = LIST_HEAD_INIT(_name.waiters),			\
 	.registered = _registered,					\
@@ -94,6 +131,16 @@ struct rasync_domain {
 /* A domain that only a synchronize on that domain waits for. */
 #define RASYNC_DOMAIN_EXCLUSIVE(_name) \
 	struct rasync_domain _name = __RASYNC_DOMAIN_INIT(_name, false)
+
+/*
+ * Initialises the domain at @domain, for one embedded in allocated memory: the
+ * run-time form of RASYNC_DOMAIN() (@registered true) or RASYNC_DOMAIN_EXCLUSIVE().
+ * Its memory may be freed once nothing is pending on it and nobody synchronizes it.
+ */
+static inline void rasync_domain_init(struct rasync_domain *domain, bool registered)
+{
+	*domain = (struct rasync_domain)__RASYNC_DOMAIN_INIT((*domain), registered);
+}
 
 /* Exported entry points; call them through the wrappers below, which pass THIS_MODULE. */
 rasync_cookie_t __rasync_schedule_node(rasync_func_t func, void *data, int node,
@@ -190,7 +237,12 @@ static inline bool rasync_schedule_node_nocall(rasync_func_t func, void *data, i
 
 int rasync_dev_to_node(struct device *dev);	/* dev_to_node(), for Rust callers */
 struct rasync_domain *rasync_domain_create(bool registered);
-void rasync_domain_destroy(struct rasync_domain *domain);
+/*
+ * Waits for @domain's entries, then frees it; 0 (also for NULL). A domain that
+ * rasync_domain_create() did not make (RASYNC_DOMAIN() and friends) is refused with an
+ * error message and -EINVAL: it is neither synchronized nor freed.
+ */
+int rasync_domain_destroy(struct rasync_domain *domain);
 size_t rasync_entry_bytes(void);	/* slab bytes of one pending entry */
 
 /*

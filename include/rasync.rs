@@ -127,7 +127,7 @@ mod ffi {
         pub(super) fn rasync_synchronize_cookie_domain(cookie: u64, domain: *mut RawDomain);
         pub(super) fn rasync_current_is_async() -> bool;
         pub(super) fn rasync_domain_create(registered: bool) -> *mut RawDomain;
-        pub(super) fn rasync_domain_destroy(domain: *mut RawDomain);
+        pub(super) fn rasync_domain_destroy(domain: *mut RawDomain) -> c_int;
         pub(super) fn rasync_dev_to_node(dev: *mut c_void) -> i32;
     }
 }
@@ -466,8 +466,9 @@ impl Domain {
 impl Drop for Domain {
     fn drop(&mut self) {
         // SAFETY: the domain is live (type invariant) and never used again; destroy waits
-        // for its entries first, so none of them outlives it.
-        unsafe { ffi::rasync_domain_destroy(self.ptr.as_ptr()) }
+        // for its entries first, so none of them outlives it. It was created (type
+        // invariant), so destroy cannot refuse it: the result is always 0.
+        unsafe { ffi::rasync_domain_destroy(self.ptr.as_ptr()) };
     }
 }
 

@@ -9,6 +9,7 @@
 #include <kunit/test.h>
 #include <linux/atomic.h>
 #include <linux/completion.h>
+#include <linux/debug_locks.h>
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
 #include <linux/kthread.h>
@@ -1082,6 +1083,171 @@ static void rasync_c_domain_counts(struct kunit *test)
 	rasync_domain_destroy(dom);
 }
 
+/* ---- Domains where their users keep them: on the stack, in allocated memory ---- */
+
+#define LOCAL_ENTRIES 8
+
+/* A structure that embeds a domain, allocated and freed like any driver state. */
+struct domain_holder {
+	unsigned long before;
+	struct rasync_domain domain;
+	unsigned long after;
+};
+
+/*
+ * A scan run by a kthread, as nvme_scan_ns_list() (a function-local ASYNC_DOMAIN) and
+ * soc-dapm's dapm_power_widgets() (a function-local ASYNC_DOMAIN_EXCLUSIVE) run theirs:
+ * the domain lives in the scanning function's frame. The test waits for the thread,
+ * bounded; a thread stuck in a synchronize keeps its own stack, so nothing is freed
+ * under a waiter.
+ */
+struct local_scan {
+	struct probe probe[4][LOCAL_ENTRIES];	/* registered, exclusive, embedded, created */
+	bool created;
+	struct completion done;
+	refcount_t ref;
+};
+
+static void local_scan_put(struct local_scan *scan)
+{
+	if (refcount_dec_and_test(&scan->ref))
+		kfree(scan);
+}
+
+static void local_scan_schedule(struct probe *p, struct rasync_domain *domain)
+{
+	int i;
+
+	for (i = 0; i < LOCAL_ENTRIES; i++) {
+		probe_init(&p[i], false);
+		rasync_schedule_domain(probe_fn, &p[i], domain);
+	}
+}
+
+static noinline void local_scan_registered(struct local_scan *scan)
+{
+	RASYNC_DOMAIN(domain);
+
+	local_scan_schedule(scan->probe[0], &domain);
+	rasync_synchronize_full_domain(&domain);
+}
+
+static noinline void local_scan_exclusive(struct local_scan *scan)
+{
+	RASYNC_DOMAIN_EXCLUSIVE(domain);
+
+	local_scan_schedule(scan->probe[1], &domain);
+	rasync_synchronize_full_domain(&domain);
+}
+
+static void local_scan_embedded(struct local_scan *scan)
+{
+	struct domain_holder *h = kzalloc(sizeof(*h), GFP_KERNEL);
+
+	if (!h)
+		return;
+	rasync_domain_init(&h->domain, false);
+	local_scan_schedule(scan->probe[2], &h->domain);
+	rasync_synchronize_full_domain(&h->domain);
+	kfree(h);
+}
+
+static void local_scan_created(struct local_scan *scan)
+{
+	struct rasync_domain *dom = rasync_domain_create(false);
+
+	if (!dom)
+		return;
+	scan->created = true;
+	local_scan_schedule(scan->probe[3], dom);
+	rasync_domain_destroy(dom);	/* synchronizes first */
+}
+
+static int local_scan_thread(void *arg)
+{
+	struct local_scan *scan = arg;
+
+	local_scan_registered(scan);
+	local_scan_exclusive(scan);
+	local_scan_embedded(scan);
+	local_scan_created(scan);
+	complete(&scan->done);
+	local_scan_put(scan);
+	return 0;
+}
+
+/*
+ * Lockdep needs a static key for every lock: a domain's lock initialised by the
+ * macros on the stack or in allocated memory must not turn it off ("trying to
+ * register non-static key"), or every later lockdep report is lost.
+ */
+static void rasync_c_function_local_and_heap_domains_keep_lockdep_on(struct kunit *test)
+{
+	struct local_scan *scan = kzalloc(sizeof(*scan), GFP_KERNEL);
+	struct task_struct *task;
+	bool done;
+	int k, i;
+
+	KUNIT_ASSERT_NOT_NULL(test, scan);
+	KUNIT_ASSERT_TRUE_MSG(test, debug_locks, "lockdep was off before this test");
+	init_completion(&scan->done);
+	refcount_set(&scan->ref, 2);
+	task = kthread_run(local_scan_thread, scan, "rasync_c_scan");
+	if (IS_ERR(task)) {
+		kfree(scan);
+		KUNIT_FAIL(test, "kthread_run: %ld", PTR_ERR(task));
+		return;
+	}
+	done = wait_for_completion_timeout(&scan->done, msecs_to_jiffies(SYNC_TIMEOUT_MS));
+	if (!done) {
+		sync_poisoned = true;
+		pr_err("rasync-test: TIMEOUT: the function-local domains' scan still waits after %d ms\n",
+		       SYNC_TIMEOUT_MS);
+		KUNIT_FAIL(test, "the scan did not return within %d ms", SYNC_TIMEOUT_MS);
+	} else {
+		KUNIT_EXPECT_TRUE(test, scan->created);
+		for (k = 0; k < 4; k++)
+			for (i = 0; i < LOCAL_ENTRIES; i++)
+				KUNIT_EXPECT_TRUE_MSG(test, probe_ran(&scan->probe[k][i]),
+						      "domain kind %d, entry %d", k, i);
+	}
+	KUNIT_EXPECT_TRUE_MSG(test, debug_locks, "lockdep turned itself off");
+	local_scan_put(scan);
+}
+
+static RASYNC_DOMAIN(destroy_refused_static);
+
+/*
+ * rasync_domain_destroy() frees only what rasync_domain_create() made: a static
+ * domain, or one embedded in a structure, is refused (-EINVAL, an error message) and
+ * left as it was, still usable.
+ */
+static void rasync_c_destroy_refuses_domains_it_did_not_create(struct kunit *test)
+{
+	struct domain_holder *h = kzalloc(sizeof(*h), GFP_KERNEL);
+	struct probe p[2];
+
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	h->before = 0x1234;
+	h->after = 0x5678;
+	rasync_domain_init(&h->domain, false);
+	KUNIT_EXPECT_EQ(test, rasync_domain_destroy(&destroy_refused_static), -EINVAL);
+	KUNIT_EXPECT_EQ(test, rasync_domain_destroy(&h->domain), -EINVAL);
+	/* Both domains still work. */
+	probe_init(&p[0], false);
+	probe_init(&p[1], false);
+	rasync_schedule_domain(probe_fn, &p[0], &destroy_refused_static);
+	rasync_schedule_domain(probe_fn, &p[1], &h->domain);
+	sync_full_domain(test, &destroy_refused_static);
+	if (!sync_bounded(test, SYNC_FULL_DOMAIN, 0, &h->domain))
+		return;		/* a stuck waiter keeps h */
+	KUNIT_EXPECT_TRUE(test, probe_ran(&p[0]));
+	KUNIT_EXPECT_TRUE(test, probe_ran(&p[1]));
+	KUNIT_EXPECT_EQ(test, h->before, 0x1234UL);
+	KUNIT_EXPECT_EQ(test, h->after, 0x5678UL);
+	kfree(h);
+}
+
 static struct kunit_case rasync_c_cases[] = {
 	KUNIT_CASE(rasync_c_schedule_and_cookie_order),
 	KUNIT_CASE(rasync_c_max_active_caps_and_keeps_cookie_order),
@@ -1115,6 +1281,8 @@ static struct kunit_case rasync_c_cases[] = {
 	KUNIT_CASE(rasync_c_unused_domain_and_null_destroy),
 	KUNIT_CASE(rasync_c_destroy_waits_for_pending_entries),
 	KUNIT_CASE(rasync_c_destroy_from_inside_own_entry),
+	KUNIT_CASE(rasync_c_function_local_and_heap_domains_keep_lockdep_on),
+	KUNIT_CASE(rasync_c_destroy_refuses_domains_it_did_not_create),
 	{}
 };
 

@@ -254,6 +254,13 @@ impl Domain {
         )
     }
 
+    /// Returns whether the domain comes from `rasync_domain_create()` ([`Domain::new_heap`]),
+    /// the only kind `rasync_domain_destroy()` may free.
+    pub(crate) fn is_created(&self) -> bool {
+        // SAFETY: `heap` is written only at initialisation.
+        unsafe { (*self.as_raw()).heap }
+    }
+
     fn raw_lock(&self) -> &IrqSpinLock {
         // SAFETY: the lock is initialised (type invariant) and lives as long as `self`.
         unsafe { IrqSpinLock::from_raw(&raw mut (*self.as_raw()).lock) }

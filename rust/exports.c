@@ -4,8 +4,13 @@
  * The prototypes come from include/rasync.h, so the compiler checks them.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/export.h>
-#include "../include/rasync.h"
+#include <linux/printk.h>
+#include <linux/sched/task_stack.h>
+#include <linux/mm.h>
+#include "rasync_internal.h"
 
 EXPORT_SYMBOL_GPL(__rasync_schedule_node);
 EXPORT_SYMBOL_GPL(__rasync_schedule_node_domain);
@@ -29,3 +34,33 @@ EXPORT_SYMBOL_GPL(rasync_synchronize_cookie_domain_result);
 EXPORT_SYMBOL_GPL(rasync_domain_error);
 EXPORT_SYMBOL_GPL(rasync_domain_reset_error);
 EXPORT_SYMBOL_GPL(rasync_domain_set_error);
+
+/*
+ * The lockdep class of the locks of domains defined with RASYNC_DOMAIN() and
+ * RASYNC_DOMAIN_EXCLUSIVE() (include/rasync.h): one static key and one name for all of
+ * them, wherever they live, as lockdep needs a static key and, for one key, one name.
+ */
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+struct lock_class_key rasync_domain_lock_key;
+EXPORT_SYMBOL_GPL(rasync_domain_lock_key);
+const char rasync_domain_lock_name[] = "rasync_domain.lock";
+EXPORT_SYMBOL_GPL(rasync_domain_lock_name);
+#endif
+
+/*
+ * rasync_domain_destroy() of a domain rasync_domain_create() did not make (exports.rs):
+ * a static one is named by its symbol, others by where they live (hashed address).
+ */
+void rasync_warn_not_created(const void *domain)
+{
+	static const char fmt_tail[] = "was not created by rasync_domain_create(): refused, not freed";
+
+	if (object_is_on_stack(domain))
+		pr_err_ratelimited("rasync_domain_destroy: domain %p on the stack %s\n",
+				   domain, fmt_tail);
+	else if (virt_addr_valid(domain))
+		pr_err_ratelimited("rasync_domain_destroy: domain %p in allocated memory %s\n",
+				   domain, fmt_tail);
+	else
+		pr_err_ratelimited("rasync_domain_destroy: domain %ps %s\n", domain, fmt_tail);
+}

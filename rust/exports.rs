@@ -243,34 +243,53 @@ pub(crate) extern "C" fn rasync_domain_create(registered: bool) -> *mut RawDomai
     }
 }
 
-/// `rasync_domain_destroy()`: wait for the domain's entries, then free it.
+/// `rasync_domain_destroy()`: wait for the domain's entries, then free it. Returns 0
+/// (also for null), or `-EINVAL` for a domain that `rasync_domain_create()` did not
+/// make (a `RASYNC_DOMAIN()`, static, on the stack or embedded in a structure): that
+/// one is left as it is, neither synchronized nor freed, with an error message.
 ///
 /// # Safety
 ///
-/// `domain` must come from [`rasync_domain_create`] and not be used afterwards.
+/// A non-null `domain` must point to a live `struct rasync_domain`; one from
+/// [`rasync_domain_create`] must not be used after this call.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn rasync_domain_destroy(domain: *mut RawDomain) {
-    if domain.is_null() {
-        return;
+pub(crate) unsafe extern "C" fn rasync_domain_destroy(domain: *mut RawDomain) -> c_int {
+    const WHAT: &str = "rasync_domain_destroy";
+    // SAFETY: the caller guarantees a non-null domain is a live `struct rasync_domain`.
+    let created = match unsafe { domain_arg(domain, WHAT) } {
+        DomainArg::Null => return 0,
+        DomainArg::Uninitialised => return EINVAL.to_errno(),
+        DomainArg::Valid(domain) => domain,
+    };
+    if !created.is_created() {
+        // SAFETY: the helper only prints the address (`%ps`).
+        unsafe { rasync_warn_not_created(domain.cast()) };
+        return EINVAL.to_errno();
     }
-    // SAFETY: the caller guarantees `domain` is a live created domain.
+    // SAFETY: `domain` is a live created domain (checked above; the caller guarantees
+    // it is live).
     unsafe { rasync_synchronize_full_domain(domain) };
-    // SAFETY: as above.
-    if !unsafe { Domain::from_raw(domain) }.idle_or_mark_dying() {
+    if !created.idle_or_mark_dying() {
         // Only possible from inside one of its own entries: that entry still uses it.
         // Its last entry to finish frees it (`Engine::finish`).
         kernel::pr_warn_once!(
             "rasync_domain_destroy: called from inside an entry of the domain; it is freed when its last entry finishes\n"
         );
-        return;
+        return 0;
     }
     if let Some(engine) = engine::get() {
-        // SAFETY: as above.
-        engine.domain_destroyed(unsafe { Domain::from_raw(domain) });
+        engine.domain_destroyed(created);
     }
-    // SAFETY: `domain` came from `KBox::into_raw` in `rasync_domain_create`; no entry
-    // refers to it any more and no waiter is parked on it, and it is unlisted.
+    // SAFETY: a created domain came from `KBox::into_raw` in `rasync_domain_create`; no
+    // entry refers to it any more and no waiter is parked on it, and it is unlisted. The
+    // caller gives it up: `created` is not used after this.
     drop(unsafe { KBox::from_raw(domain.cast::<Domain>()) });
+    0
+}
+
+extern "C" {
+    /// `exports.c`: the rate-limited error message of a refused destroy.
+    fn rasync_warn_not_created(domain: *const c_void);
 }
 
 /// `rasync_schedule_node_domain_cancelable()`: as [`__rasync_schedule_node_domain`], but

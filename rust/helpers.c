@@ -141,6 +141,27 @@ bool rasync_helper_within_module(const void *addr, struct module *mod)
 }
 
 /*
+ * Whether @addr lies in memory of @mod that lasts until @mod goes (a domain the registry
+ * may list until then): its core memory, or its init memory while its init runs. The
+ * loader sets MODULE_STATE_LIVE before the notifier that unlists init-memory domains
+ * (registry.rs), and frees init memory after it.
+ */
+bool rasync_helper_within_module_listable(const void *addr, struct module *mod)
+{
+	if (!mod)
+		return false;
+	if (within_module_init((unsigned long)addr, mod))
+		return READ_ONCE(mod->state) == MODULE_STATE_COMING;
+	return within_module_core((unsigned long)addr, mod);
+}
+
+/* Whether @addr lies in @mod's init memory (freed once its init has returned). */
+bool rasync_helper_within_module_init(const void *addr, struct module *mod)
+{
+	return mod && within_module_init((unsigned long)addr, mod);
+}
+
+/*
  * complete_on_current_cpu() of kernel/sched/completion.c, which is not exported: what
  * complete() does, but the woken task is placed on this CPU if it may run here. For a
  * waker that is about to stop (a runner whose queue is empty): the waiter takes over

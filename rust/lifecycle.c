@@ -90,6 +90,8 @@ static int rasync_module_notify(struct notifier_block *nb, unsigned long action,
 		/* do_init_module() skips its async_synchronize_full() for async_probe. */
 		if (!mod->async_probe_requested)
 			rasync_module_drain(mod, false);
+		/* It frees the module's init memory next, in both cases. */
+		rasync_module_init_done(mod);
 		break;
 	case MODULE_STATE_GOING:
 		rasync_module_going(mod);

@@ -74,6 +74,16 @@ impl PinnedDrop for Rasync {
     }
 }
 
+/// Called by the module notifier at `MODULE_STATE_LIVE`, after the end-of-init drain (or
+/// instead of it, for a module loaded with `async_probe`): the loader frees `module`'s
+/// init memory next, so the domains defined there leave debugfs's list now.
+#[no_mangle]
+pub(crate) extern "C" fn rasync_module_init_done(module: engine::Owner) {
+    if let Some(engine) = engine::get() {
+        engine.registry().forget_init(module);
+    }
+}
+
 /// Called by the module notifier: waits for the entries of `module`; `going` means the
 /// module is being removed (its record is then closed).
 #[no_mangle]

@@ -51,10 +51,14 @@ void rasync_warn_slow_drain(struct module *mod, bool going, unsigned int waited_
 			    unsigned int pending, const struct rasync_pending_func *funcs,
 			    unsigned int n);
 
+/* exports.c */
+void rasync_warn_not_created(const void *domain);
+
 /* module.rs */
 void rasync_module_drain(struct module *mod, bool going);
 void rasync_module_coming(struct module *mod);
 bool rasync_module_busy(struct module *mod);
+void rasync_module_init_done(struct module *mod);
 
 /* params.c; the two variables are read by rust/params.rs */
 extern unsigned int rasync_max_work;
@@ -117,5 +121,7 @@ void rasync_seq_domain(struct seq_file *m, const struct rasync_domain *d, const 
 void rasync_seq_entry(struct seq_file *m, u64 cookie, rasync_func_t func, int node, u32 stamp);
 void rasync_seq_more(struct seq_file *m, u64 more);
 bool rasync_helper_within_module(const void *addr, struct module *mod);
+bool rasync_helper_within_module_listable(const void *addr, struct module *mod);
+bool rasync_helper_within_module_init(const void *addr, struct module *mod);
 
 #endif /* _RASYNC_INTERNAL_H */

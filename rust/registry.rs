@@ -9,7 +9,10 @@
 //! - a domain from `rasync_domain_create()`, until `rasync_domain_destroy()` (or until
 //!   its last entry frees it);
 //! - a domain defined statically in the module that schedules on it (`within_module()`),
-//!   until that module goes away ([`Registry::forget_module`], after its entries).
+//!   until that module goes away ([`Registry::forget_module`], after its entries); one in
+//!   the module's init memory (`__initdata`) only until its init has returned
+//!   ([`Registry::forget_init`], at `MODULE_STATE_LIVE`, before the loader frees that
+//!   memory), and never once it has.
 //!
 //! Any other domain (say, one embedded in memory its user frees) is never listed: its
 //! entries are counted in the global counters only. Each domain's `listed` byte keeps
@@ -36,6 +39,8 @@ use kernel::{bindings, bindings::list_head, ffi::c_void, prelude::*, types::Opaq
 
 extern "C" {
     fn rasync_helper_within_module(addr: *const c_void, module: Owner) -> bool;
+    fn rasync_helper_within_module_listable(addr: *const c_void, module: Owner) -> bool;
+    fn rasync_helper_within_module_init(addr: *const c_void, module: Owner) -> bool;
 }
 
 /// `listed`: not yet seen.
@@ -120,10 +125,12 @@ impl Registry {
         }
         let addr = core::ptr::from_ref(domain).cast::<c_void>();
         // Created domains were listed by `rasync_domain_create()`; any other domain in
-        // the heap is not listable: nothing tells rasync when it is freed.
-        // SAFETY: the helper only compares the address with the module's memory ranges;
-        // `owner` is null or the live module that schedules.
-        if unsafe { rasync_helper_within_module(addr, owner) } {
+        // the heap is not listable: nothing tells rasync when it is freed. Neither is
+        // one in init memory once the module's init has returned (`forget_init` ran, or
+        // runs next, and the memory goes right after).
+        // SAFETY: the helper only compares the address with the module's memory ranges
+        // and reads its state; `owner` is null or the live module that schedules.
+        if unsafe { rasync_helper_within_module_listable(addr, owner) } {
             self.add_locked(domain);
         } else {
             domain.set_listed(UNLISTABLE);
@@ -143,6 +150,19 @@ impl Registry {
 
     /// Unlists the domains that live in `module`'s memory: it is going away.
     pub(crate) fn forget_module(&self, module: Owner) {
+        // SAFETY: the helper only compares addresses with the module's memory ranges.
+        self.forget(|addr| unsafe { rasync_helper_within_module(addr, module) });
+    }
+
+    /// Unlists the domains that live in `module`'s init memory (`__initdata`): its init
+    /// has returned, and the loader frees that memory next (`MODULE_STATE_LIVE`).
+    pub(crate) fn forget_init(&self, module: Owner) {
+        // SAFETY: the helper only compares addresses with the module's memory ranges.
+        self.forget(|addr| unsafe { rasync_helper_within_module_init(addr, module) });
+    }
+
+    /// Unlists the domains whose address `gone` says is about to be freed.
+    fn forget(&self, gone: impl Fn(*const c_void) -> bool) {
         let _guard = self.lock();
         let head = self.head();
         // SAFETY: the list is locked; its nodes are `registry` links of live domains.
@@ -151,9 +171,8 @@ impl Registry {
             while node != head {
                 let next = (*node).next;
                 let domain = Domain::from_registry_link(node);
-                let addr = core::ptr::from_ref(domain).cast::<c_void>();
-                if rasync_helper_within_module(addr, module) {
-                    // INVARIANT: off the list; its memory goes with the module.
+                if gone(core::ptr::from_ref(domain).cast::<c_void>()) {
+                    // INVARIANT: off the list before its memory goes.
                     list::del_init(node);
                     domain.set_listed(UNLISTABLE);
                 }
