@@ -1113,7 +1113,9 @@ static void crowd_fn(void *data, rasync_cookie_t cookie)
 		atomic_inc(&c->not_async);
 	if (atomic_inc_return(&c->started) == CROWD_ENTRIES)
 		complete_all(&c->all_started);
-	if (!wait_for_completion_timeout(&c->all_started, msecs_to_jiffies(CROWD_WAIT_MS)))
+	/* Killable: the guest reports tasks blocked uninterruptibly for 10 s. */
+	if (wait_for_completion_killable_timeout(&c->all_started,
+						 msecs_to_jiffies(CROWD_WAIT_MS)) <= 0)
 		atomic_inc(&c->timed_out);
 	if (atomic_inc_return(&c->finished) == CROWD_ENTRIES)
 		complete_all(&c->all_finished);
@@ -1157,16 +1159,16 @@ static void rasync_c_interdependent_entries_fill_a_small_node(struct kunit *test
 	t0 = ktime_get();
 	for (i = 0; i < CROWD_ENTRIES; i++)
 		rasync_schedule_node_domain(crowd_fn, c, node, dom);
-	all_started = wait_for_completion_timeout(&c->all_started,
-						  msecs_to_jiffies(CROWD_WAIT_MS));
+	all_started = wait_for_completion_killable_timeout(&c->all_started,
+							   msecs_to_jiffies(CROWD_WAIT_MS)) > 0;
 	started = atomic_read(&c->started);
 	if (all_started)
 		kunit_info(test, "%d entries on node %d (%u of %u CPUs) all running after %lld ms\n",
 			   CROWD_ENTRIES, node, cpus, num_online_cpus(),
 			   ktime_ms_delta(ktime_get(), t0));
 	/* Those that started give up after CROWD_WAIT_MS; then the rest run. */
-	all_finished = wait_for_completion_timeout(&c->all_finished,
-						   msecs_to_jiffies(3 * CROWD_WAIT_MS));
+	all_finished = wait_for_completion_killable_timeout(&c->all_finished,
+							    msecs_to_jiffies(3 * CROWD_WAIT_MS)) > 0;
 
 	KUNIT_EXPECT_TRUE_MSG(test, all_started,
 			      "only %u of %d interdependent entries bound to node %d (%u of %u CPUs) started within %d ms: the node runs fewer at once",
