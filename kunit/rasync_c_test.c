@@ -1222,7 +1222,7 @@ static struct kunit_case rasync_c_cases[] = {
 	KUNIT_CASE(rasync_c_unused_domain_and_null_destroy),
 	KUNIT_CASE(rasync_c_destroy_waits_for_pending_entries),
 	KUNIT_CASE(rasync_c_destroy_from_inside_own_entry),
-	KUNIT_CASE(rasync_c_interdependent_entries_fill_a_small_node),
+	KUNIT_CASE_SLOW(rasync_c_interdependent_entries_fill_a_small_node),
 	{}
 };
 

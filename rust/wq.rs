@@ -26,8 +26,9 @@
 //!   so its pool spans the nodes and admits 2048 whichever node queued the work; on a
 //!   single-node machine that node holds every CPU and gets 2048 as well. rasync's
 //!   runners are work items of their own, so this bounds how many entries that sleep
-//!   or wait for each other run at once: at least 2048 per node, and 2048 for entries
-//!   with no node, more than C's 1024.
+//!   or wait for each other run at once: 2048 bound to each node, and 2048 with no node
+//!   wherever they are queued. C's `async` (`max_active` 1024, `min_active` raised to
+//!   1024) runs 1024 per node.
 //! - **Placement.** `queue_work_node()` picks a CPU of the node; with the default,
 //!   non-strict affinity the worker is only *started* in that CPU's pod and the
 //!   scheduler may move it (seen in the 2-node guest). `rasync_node<N>`'s cpumask keeps
