@@ -1088,6 +1088,8 @@ static void rasync_c_domain_counts(struct kunit *test)
  * fewest CPUs (in make check's guest node 1, one CPU of four) each wait until all of
  * them have started: they complete only if the node runs them all at once. A queue
  * that shares its max_active of 2048 among nodes by CPU count gives that node 512.
+ * Entries with no node queued from that node get 1024 in C too (the queuing CPU's
+ * pool, counted against its node): the second test.
  */
 #define CROWD_ENTRIES 600
 #define CROWD_WAIT_MS 30000
@@ -1107,7 +1109,7 @@ static void crowd_fn(void *data, rasync_cookie_t cookie)
 {
 	struct crowd *c = data;
 
-	if (cpu_to_node(raw_smp_processor_id()) != c->node)
+	if (c->node != NUMA_NO_NODE && cpu_to_node(raw_smp_processor_id()) != c->node)
 		atomic_inc(&c->off_node);
 	if (!rasync_current_is_async())
 		atomic_inc(&c->not_async);
@@ -1138,17 +1140,22 @@ static int smallest_node(unsigned int *cpus)
 	return best;
 }
 
-static void rasync_c_interdependent_entries_fill_a_small_node(struct kunit *test)
+/*
+ * Schedules CROWD_ENTRIES interdependent entries for @node from @cpu (the caller is
+ * pinned there meanwhile) and checks that they all ran at once.
+ */
+static void crowd_run(struct kunit *test, int node, int cpu)
 {
 	struct rasync_domain *dom = rasync_domain_create(false);
-	unsigned int cpus, started;
+	unsigned int cpus = cpumask_weight_and(cpumask_of_node(cpu_to_node(cpu)),
+					       cpu_online_mask);
+	unsigned int started;
 	struct crowd *c;
 	bool all_started, all_finished;
 	ktime_t t0;
-	int i, node = smallest_node(&cpus);
+	int i;
 
 	KUNIT_ASSERT_NOT_NULL(test, dom);
-	KUNIT_ASSERT_NE(test, node, NUMA_NO_NODE);
 	/* Not kunit_kzalloc(): if the entries never finish, it must outlive the test. */
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, c);
@@ -1156,23 +1163,26 @@ static void rasync_c_interdependent_entries_fill_a_small_node(struct kunit *test
 	init_completion(&c->all_started);
 	init_completion(&c->all_finished);
 
+	KUNIT_ASSERT_EQ(test, set_cpus_allowed_ptr(current, cpumask_of(cpu)), 0);
 	t0 = ktime_get();
 	for (i = 0; i < CROWD_ENTRIES; i++)
 		rasync_schedule_node_domain(crowd_fn, c, node, dom);
+	set_cpus_allowed_ptr(current, cpu_possible_mask);
 	all_started = wait_for_completion_killable_timeout(&c->all_started,
 							   msecs_to_jiffies(CROWD_WAIT_MS)) > 0;
 	started = atomic_read(&c->started);
 	if (all_started)
-		kunit_info(test, "%d entries on node %d (%u of %u CPUs) all running after %lld ms\n",
-			   CROWD_ENTRIES, node, cpus, num_online_cpus(),
+		kunit_info(test, "%d entries for node %d queued from CPU %d (node %d, %u of %u CPUs) all running after %lld ms\n",
+			   CROWD_ENTRIES, node, cpu, cpu_to_node(cpu), cpus, num_online_cpus(),
 			   ktime_ms_delta(ktime_get(), t0));
 	/* Those that started give up after CROWD_WAIT_MS; then the rest run. */
 	all_finished = wait_for_completion_killable_timeout(&c->all_finished,
 							    msecs_to_jiffies(3 * CROWD_WAIT_MS)) > 0;
 
 	KUNIT_EXPECT_TRUE_MSG(test, all_started,
-			      "only %u of %d interdependent entries bound to node %d (%u of %u CPUs) started within %d ms: the node runs fewer at once",
-			      started, CROWD_ENTRIES, node, cpus, num_online_cpus(), CROWD_WAIT_MS);
+			      "only %u of %d interdependent entries for node %d queued from CPU %d (node %d, %u of %u CPUs) started within %d ms: fewer run at once",
+			      started, CROWD_ENTRIES, node, cpu, cpu_to_node(cpu), cpus,
+			      num_online_cpus(), CROWD_WAIT_MS);
 	KUNIT_EXPECT_EQ(test, atomic_read(&c->timed_out), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&c->off_node), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&c->not_async), 0);
@@ -1187,6 +1197,25 @@ static void rasync_c_interdependent_entries_fill_a_small_node(struct kunit *test
 	KUNIT_EXPECT_EQ(test, atomic_read(&c->finished), CROWD_ENTRIES);
 	rasync_domain_destroy(dom);
 	kfree(c);
+}
+
+static void rasync_c_interdependent_entries_fill_a_small_node(struct kunit *test)
+{
+	unsigned int cpus;
+	int node = smallest_node(&cpus);
+
+	KUNIT_ASSERT_NE(test, node, NUMA_NO_NODE);
+	crowd_run(test, node, cpumask_any_and(cpumask_of_node(node), cpu_online_mask));
+}
+
+/* The same with no node, queued from the small node: C runs 1024 there too. */
+static void rasync_c_interdependent_entries_from_a_small_node(struct kunit *test)
+{
+	unsigned int cpus;
+	int node = smallest_node(&cpus);
+
+	KUNIT_ASSERT_NE(test, node, NUMA_NO_NODE);
+	crowd_run(test, NUMA_NO_NODE, cpumask_any_and(cpumask_of_node(node), cpu_online_mask));
 }
 
 static struct kunit_case rasync_c_cases[] = {
@@ -1223,6 +1252,7 @@ static struct kunit_case rasync_c_cases[] = {
 	KUNIT_CASE(rasync_c_destroy_waits_for_pending_entries),
 	KUNIT_CASE(rasync_c_destroy_from_inside_own_entry),
 	KUNIT_CASE_SLOW(rasync_c_interdependent_entries_fill_a_small_node),
+	KUNIT_CASE_SLOW(rasync_c_interdependent_entries_from_a_small_node),
 	{}
 };
 
