@@ -1089,7 +1089,9 @@ static void rasync_c_domain_counts(struct kunit *test)
  * them have started: they complete only if the node runs them all at once. A queue
  * that shares its max_active of 2048 among nodes by CPU count gives that node 512.
  * Entries with no node queued from that node get 1024 in C too (the queuing CPU's
- * pool, counted against its node): the second test.
+ * pool, counted against its node): the second test, a guard for rasync's "any CPU"
+ * queue. It passed on the earlier shape of that queue as well (one pool per node, not
+ * strict: runners that ran on node 0 queued their helpers there), so it shows no stall.
  */
 #define CROWD_ENTRIES 600
 #define CROWD_WAIT_MS 30000
