@@ -347,8 +347,8 @@ mod tests {
             })?;
             assert!(seen.ran.load(Ordering::Acquire));
             let cpu = seen.cpu.load(Ordering::Relaxed);
-            // CPUs 0-1 are node 0 and CPUs 2-3 node 1 in the test guest.
-            assert_eq!(cpu / 2, node);
+            // CPUs 0-2 are node 0 and CPU 3 node 1 in the test guest (scripts/vm-run).
+            assert_eq!(i32::from(cpu >= 3), node);
         }
         let seen = Seen::new()?;
         let s = seen.clone();

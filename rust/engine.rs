@@ -34,11 +34,13 @@
 //! - A synchronize called from inside an async function that would wait for that very
 //!   function (it is in the waited-for list with a lower cookie) waits only for the
 //!   cookies below its own, with a one-time warning, instead of deadlocking.
-//! - Entries bound to an online node go to a second workqueue, `rasync_node`, made
-//!   strictly NUMA-affine, so they always run on that node; C's placement is best effort
-//!   (see [`crate::wq`]). `numa_strict=0` restores that.
+//! - Entries bound to a node with online CPUs go to that node's own workqueue,
+//!   `rasync_node<N>`, restricted to the node's CPUs, so they always run on that node;
+//!   C's placement is best effort. `numa_strict=0` sends them to `rasync` instead, with
+//!   no placement by node (see [`crate::wq`]).
 //! - `workqueue_set_min_active()` is not exported, so the workqueues keep the default
-//!   `min_active` (see [`crate::wq`]).
+//!   `min_active` of 8; their shapes give every node 2048 work items at once instead
+//!   (C: at least 1024; see [`crate::wq`]).
 //! - Bad input is refused with a message instead of crashing: a NULL function (cookie 0,
 //!   nothing to run); a NULL domain to schedule on, or one never initialised with
 //!   `RASYNC_DOMAIN()` (the call runs synchronously with the next cookie, nothing is
@@ -68,7 +70,7 @@ use crate::{
     runner::{Queue, Queues},
     running::{Current, Record, Running},
     wait::SwaitQueue,
-    wq::OwnedWorkqueue,
+    wq::Workqueues,
 };
 use core::{
     ptr::null_mut,
@@ -100,12 +102,11 @@ pub(crate) type Owner = *mut c_void;
 ///
 /// `entry_count` is the number of entries allocated and not yet freed; `global` holds
 /// exactly the pending entries of registered domains, through their global links.
-/// `queues` hand their runners to `wq` and `node_wq`, which are dropped (drained) first;
+/// `queues` hand their runners to `wqs`, which are dropped (drained) first;
 /// `entry_cache` outlives every entry.
 #[pin_data]
 pub(crate) struct Engine {
-    wq: OwnedWorkqueue,
-    node_wq: OwnedWorkqueue,
+    wqs: Workqueues,
     queues: Queues,
     running: Running,
     owners: Owners,
@@ -138,19 +139,16 @@ pub(crate) fn get() -> Option<&'static Engine> {
 impl Engine {
     /// Returns an initialiser: the workqueue, the default domain and the global list.
     pub(crate) fn new() -> impl PinInit<Self, Error> {
-        let wq = OwnedWorkqueue::new_unbound(c"rasync");
         // SAFETY: the helper only reads the module parameter.
-        let node_wq =
-            OwnedWorkqueue::new_node_affine(c"rasync_node", unsafe { rasync_param_numa_strict() });
-        let queues = match (&wq, &node_wq) {
+        let wqs = Workqueues::new(unsafe { rasync_param_numa_strict() });
+        let queues = match &wqs {
             // SAFETY: the queues are a field of the engine declared after the workqueues,
             // so they are dropped after them, once their runners have been drained.
-            (Ok(wq), Ok(node_wq)) => unsafe { Queues::new(wq, node_wq) },
-            _ => Err(ENOMEM),
+            Ok(wqs) => unsafe { Queues::new(wqs) },
+            Err(_) => Err(ENOMEM),
         };
         try_pin_init!(Self {
-            wq: wq?,
-            node_wq: node_wq?,
+            wqs: wqs?,
             queues: queues?,
             running: Running::new()?,
             owners: Owners::new()?,

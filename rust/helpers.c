@@ -10,6 +10,7 @@
 #include <linux/nodemask.h>
 #include <linux/topology.h>
 #include <linux/sched.h>
+#include <linux/slab.h>
 #include <linux/fs.h>
 #include <linux/kthread.h>
 #include <linux/sched/debug.h>
@@ -108,6 +109,53 @@ int rasync_helper_wq_sysfs_write(const char *wq, const char *attr, const char *v
 	ret = kernel_write(file, val, strlen(val), &pos);
 	filp_close(file, NULL);
 	return ret < 0 ? ret : 0;
+}
+
+/* The possible CPUs of @node (those it will hold once online); false if none, or no memory. */
+static bool node_possible_cpus(int node, struct cpumask *mask)
+{
+	int cpu;
+
+	cpumask_clear(mask);
+	for_each_possible_cpu(cpu)
+		if (cpu_to_node(cpu) == node)
+			__cpumask_set_cpu(cpu, mask);
+	return !cpumask_empty(mask);
+}
+
+/* Whether @node has a possible CPU: one that is, or may come, online. */
+bool rasync_helper_node_has_possible_cpus(int node)
+{
+	cpumask_var_t mask;
+	bool ret;
+
+	if (!rasync_helper_node_online(node) || !zalloc_cpumask_var(&mask, GFP_KERNEL))
+		return false;
+	ret = node_possible_cpus(node, mask);
+	free_cpumask_var(mask);
+	return ret;
+}
+
+/*
+ * Restricts the workqueue @wq (WQ_SYSFS) to the possible CPUs of @node through its
+ * sysfs "cpumask": the workqueue then counts only that node's CPUs, so the node's share
+ * of max_active is all of it (wq_update_node_max_active()).
+ */
+int rasync_helper_wq_sysfs_node_cpumask(const char *wq, int node)
+{
+	cpumask_var_t mask;
+	char *val = NULL;
+	int ret = -ENOMEM;
+
+	if (!zalloc_cpumask_var(&mask, GFP_KERNEL))
+		return -ENOMEM;
+	if (!node_possible_cpus(node, mask))
+		ret = -ENODEV;
+	else if ((val = kasprintf(GFP_KERNEL, "%*pb\n", cpumask_pr_args(mask))))
+		ret = rasync_helper_wq_sysfs_write(wq, "cpumask", val);
+	kfree(val);
+	free_cpumask_var(mask);
+	return ret;
 }
 
 #ifdef CONFIG_KUNIT

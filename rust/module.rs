@@ -55,7 +55,7 @@ impl kernel::InPlaceModule for Rasync {
             // SAFETY: creates debugfs rasync/, removed in drop; its files reach the engine
             // through `engine::get()`, published above.
             unsafe { rasync_debugfs_init() };
-            pr_info!("loaded: workqueues \"rasync\" and \"rasync_node\" ready\n");
+            pr_info!("loaded: workqueues \"rasync\" and \"rasync_node<N>\" ready\n");
             Ok(())
         };
         init.pin_chain(publish)

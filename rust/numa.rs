@@ -28,6 +28,7 @@ extern "C" {
     fn rasync_helper_cpu_to_node(cpu: c_int) -> c_int;
     fn rasync_helper_node_online(node: c_int) -> bool;
     fn rasync_helper_node_has_cpus(node: c_int) -> bool;
+    fn rasync_helper_node_has_possible_cpus(node: c_int) -> bool;
     fn rasync_helper_nr_node_ids() -> c_int;
     fn rasync_dev_to_node(dev: *mut c_void) -> c_int;
 }
@@ -60,6 +61,13 @@ pub(crate) fn node_online(node: i32) -> bool {
 pub(crate) fn node_has_cpus(node: i32) -> bool {
     // SAFETY: the helper range-checks `node` before reading the masks.
     unsafe { rasync_helper_node_has_cpus(node) }
+}
+
+/// Returns whether `node` is online and has a possible CPU: one that is online, or may
+/// come online later (CPU hotplug). A node with none (memory only) never runs work itself.
+pub(crate) fn node_has_possible_cpus(node: i32) -> bool {
+    // SAFETY: the helper range-checks `node` before reading the masks.
+    unsafe { rasync_helper_node_has_possible_cpus(node) }
 }
 
 /// Returns `nr_node_ids`: one more than the highest possible node number.

@@ -25,6 +25,8 @@ void rasync_helper_domain_layout(size_t *size, size_t *pending, size_t *waiters,
 				 size_t *registered, size_t *dying);
 void rasync_helper_set_fail_nth(unsigned int n);
 int rasync_helper_wq_sysfs_write(const char *wq, const char *attr, const char *val);
+int rasync_helper_wq_sysfs_node_cpumask(const char *wq, int node);
+bool rasync_helper_node_has_possible_cpus(int node);
 void *rasync_helper_kthread_run(int (*fn)(void *), void *data);
 void rasync_helper_task_put(void *task, bool show_stack);
 void rasync_helper_complete_on_current_cpu(struct completion *x);

@@ -38,8 +38,9 @@
 //! a helper is never lost to an atomic allocation, so an entry that waits for the ones
 //! queued behind it cannot stall its queue.
 //!
-//! A node's queue runs its runners on the strictly NUMA-affine `rasync_node` workqueue
-//! with `queue_work_node()`, the "any CPU" queue on `rasync`, as in [`crate::wq`].
+//! A node's queue runs its runners on the node's own workqueue, `rasync_node<N>`
+//! (restricted to its CPUs), with `queue_work_node()`, the "any CPU" queue on `rasync`,
+//! as in [`crate::wq`].
 //!
 //! # Invariants (of a queue, under its lock)
 //!
@@ -53,7 +54,7 @@
 //! # Examples
 //!
 //! ```ignore
-//! let queues = Queues::new(&wq, &node_wq)?;
+//! let queues = Queues::new(&wqs)?;
 //! if let Err(entry) = queues.for_node(node).push(entry) {
 //!     run_it_here(entry);
 //! }
@@ -68,7 +69,7 @@ use crate::{
     lock::IrqSpinLock,
     numa,
     owner::{self, Pending},
-    wq::Workqueue,
+    wq::{Workqueue, Workqueues},
 };
 use core::{cell::UnsafeCell, ptr::null_mut};
 use kernel::{
@@ -336,20 +337,21 @@ pub(crate) struct Queues {
 }
 
 impl Queues {
-    /// Sets up the queues: nodes' runners go to `node_wq`, the others' to `wq`.
+    /// Sets up the queues: a node's runners go to its workqueue in `wqs`, the others'
+    /// to `wqs.any()`.
     ///
     /// # Safety
     ///
-    /// Both workqueues must outlive the queues, and be destroyed (drained) before them.
-    pub(crate) unsafe fn new(wq: &Workqueue, node_wq: &Workqueue) -> Result<Self> {
+    /// The workqueues must outlive the queues, and be destroyed (drained) before them.
+    pub(crate) unsafe fn new(wqs: &Workqueues) -> Result<Self> {
         let nr = numa::nr_node_ids();
         let mut queues = KVec::<Queue>::with_capacity(nr + 1, GFP_KERNEL)?;
         let base = queues.spare_capacity_mut().as_mut_ptr().cast::<Queue>();
         for i in 0..=nr {
             let (node, wq) = if i < nr {
-                (i as i32, node_wq)
+                (i as i32, wqs.for_node(i as i32))
             } else {
-                (numa::NUMA_NO_NODE, wq)
+                (numa::NUMA_NO_NODE, wqs.any())
             };
             // SAFETY: `base + i` is inside the spare capacity; each queue is written once,
             // in place (the vector is never resized), before the length covers it.

@@ -1,45 +1,72 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The dedicated unbound workqueue that runs rasync's entries.
+//! The dedicated unbound workqueues that run rasync's entries.
 //!
 //! `kernel::workqueue` can neither create a workqueue nor queue work on a NUMA node, so
 //! this file wraps `alloc_workqueue_noprof()`, `queue_work_node()` and
 //! `destroy_workqueue()`. Work items are any [`RawWorkItem`], so the usual ownership
 //! rules of `Pin<KBox<T>>` and `Arc<T>` work items apply unchanged.
 //!
-//! Placement: `queue_work_node()` picks a CPU of the node, and the item runs in that
-//! CPU's pod of the unbound queue. With the default, non-strict affinity the worker is
-//! only *started* near the pod and the scheduler may place it elsewhere (seen in the
-//! 2-node guest). rasync therefore keeps two queues: `rasync` for entries with no (or an
-//! invalid or offline) node, with the system's default affinity, as `async` has; and
-//! `rasync_node` for entries bound to a node, which [`OwnedWorkqueue::new_node_affine`]
-//! makes strictly NUMA-affine. `apply_workqueue_attrs()` is not exported to modules, so
-//! this is done through the queue's own sysfs attributes (`WQ_SYSFS`), under
-//! `/sys/devices/virtual/workqueue/rasync_node/`.
+//! [`Workqueues`] holds `rasync`, for entries with no (or an invalid or offline) node,
+//! and, with `numa_strict=1` (the default), one queue per node with CPUs,
+//! `rasync_node<N>`, for the entries bound to node N. Both shapes come from what
+//! `kernel/workqueue.c` gives a module:
 //!
-//! `workqueue_set_min_active()` is not exported to modules, so unlike the C `async`
-//! queue (raised to `WQ_DFL_ACTIVE`, 1024) these keep `min_active = 8`. Their
-//! `max_active` is `WQ_MAX_ACTIVE` (2048), which the workqueue shares among nodes by CPU
-//! count, never below 8 per node: 1024 per node in the 2-node guest, where the
-//! `rasync_engine` suite runs 32 entries that wait on each other. On a lopsided machine
-//! (a 4-CPU node among 256 CPUs) a node gets only 8 concurrent entries, where the C
-//! queue allows 1024: more than 8 interdependent entries queued on such a node stall.
+//! - **Concurrency.** `workqueue_set_min_active()` is not exported, so a module's queue
+//!   keeps `min_active` = 8, where C raises its `async` queue's to `WQ_DFL_ACTIVE`
+//!   (1024). `wq_update_node_max_active()` splits an unbound queue's `max_active` (at
+//!   most `WQ_MAX_ACTIVE`, 2048) between nodes by their share of the queue's CPUs,
+//!   never below `min_active`: on one queue for all nodes, a node with one CPU of four
+//!   would run 512 work items at once, one of 256 CPUs 8, where C's node gets 1024, and
+//!   more interdependent entries than that stall. A work item counts against the node
+//!   of its pool, and a pool's node is `NUMA_NO_NODE`, allowed all 2048, when its CPUs
+//!   span nodes (`get_unbound_pool()`). So `rasync_node<N>` is restricted to node N's
+//!   possible CPUs (its sysfs `cpumask`): node N then holds all of that queue's CPUs
+//!   and gets all 2048. And `rasync` has one pod for all CPUs (`affinity_scope=system`),
+//!   so its pool spans the nodes and admits 2048 whichever node queued the work; on a
+//!   single-node machine that node holds every CPU and gets 2048 as well. rasync's
+//!   runners are work items of their own, so this bounds how many entries that sleep
+//!   or wait for each other run at once: 2048 bound to each node, and 2048 with no node
+//!   wherever they are queued. C's `async` (`max_active` 1024, `min_active` raised to
+//!   1024) runs 1024 per node.
+//! - **Placement.** `queue_work_node()` picks a CPU of the node; with the default,
+//!   non-strict affinity the worker is only *started* in that CPU's pod and the
+//!   scheduler may move it (seen in the 2-node guest). `rasync_node<N>`'s cpumask keeps
+//!   its workers on node N's CPUs, always; within the node the system's affinity scope
+//!   applies. `rasync`'s single pod leaves an entry with no node wherever the scheduler
+//!   wakes the worker, where C's `async` starts it in the queuing CPU's pod.
+//! - With `numa_strict=0` there are no per-node queues: entries bound to a node are
+//!   queued with `queue_work_node()` on `rasync`, as C does on `async`, and get its
+//!   2048; but with one pod for all CPUs their node no longer steers the worker at all,
+//!   which C's best-effort placement does. Both together are out of a module's reach:
+//!   a pool confined to one node counts against that node's share.
+//!
+//! `apply_workqueue_attrs()` is not exported to modules, so the attributes are set
+//! through each queue's own sysfs files (`WQ_SYSFS`), under
+//! `/sys/devices/virtual/workqueue/<name>/`. If a write fails, rasync warns: `rasync`
+//! then keeps the system's scope, and a node whose queue cannot be restricted has its
+//! entries run on `rasync`.
+//!
+//! A node whose CPUs are all offline gets `min_active` (8) on its queue; rasync sends its
+//! entries to `rasync` meanwhile ([`crate::numa::node_has_cpus`]).
 //!
 //! # Examples
 //!
 //! ```ignore
-//! let wq = OwnedWorkqueue::new_unbound(c"rasync")?;
-//! wq.queue_work_node(numa::NUMA_NO_NODE, KBox::pin_init(item, GFP_KERNEL)?);
+//! let wqs = Workqueues::new(true)?;
+//! wqs.for_node(node).queue_work_node(node, KBox::pin_init(item, GFP_KERNEL)?);
 //! ```
 //!
 //! C header: [`include/linux/workqueue.h`](srctree/include/linux/workqueue.h)
 
+use crate::numa;
 use core::ptr::NonNull;
 use kernel::{
     bindings,
     error::to_result,
     ffi::{c_char, c_int},
     prelude::*,
+    str::CString,
     types::Opaque,
     workqueue::RawWorkItem, //
 };
@@ -108,11 +135,11 @@ unsafe impl Sync for OwnedWorkqueue {}
 
 impl OwnedWorkqueue {
     /// Allocates an unbound workqueue called `name`, visible in sysfs.
-    pub(crate) fn new_unbound(name: &'static CStr) -> Result<Self> {
+    fn new_unbound(name: &CStr) -> Result<Self> {
         let flags = bindings::wq_flags_WQ_UNBOUND | bindings::wq_flags_WQ_SYSFS;
         let max_active = bindings::wq_consts_WQ_MAX_ACTIVE as i32;
         // SAFETY: the format "%s" reads exactly one variadic argument, `name`, a
-        // NUL-terminated string.
+        // NUL-terminated string; the workqueue copies it.
         let ptr = unsafe {
             bindings::alloc_workqueue_noprof(
                 c"%s".as_char_ptr(),
@@ -126,41 +153,56 @@ impl OwnedWorkqueue {
             ptr: NonNull::new(ptr).ok_or(ENOMEM)?,
         })
     }
-}
 
-impl OwnedWorkqueue {
-    /// Allocates an unbound workqueue for entries bound to a node: with `strict`, it is
-    /// made to run them on that node's CPUs only (`affinity_scope=numa`,
-    /// `affinity_strict=1`), else it keeps the system's best-effort placement.
-    pub(crate) fn new_node_affine(name: &'static CStr, strict: bool) -> Result<Self> {
+    /// Allocates `name` with one pod for all CPUs (`affinity_scope=system`): its pool
+    /// spans the nodes, so work queued from any node may have all of `max_active` active.
+    fn new_system_wide(name: &CStr) -> Result<Self> {
         let wq = Self::new_unbound(name)?;
-        if strict {
-            if let Err(e) = wq
-                .set_sysfs_attr(name, c"affinity_scope", c"numa")
-                .and_then(|()| wq.set_sysfs_attr(name, c"affinity_strict", c"1"))
-            {
-                pr_warn!(
-                    "{name:?}: cannot make it strictly NUMA-affine ({e:?}); node placement is best effort\n"
-                );
-            }
+        if let Err(e) = set_sysfs_attr(name, c"affinity_scope", c"system") {
+            pr_warn!(
+                "{name:?}: cannot give it one pod for all CPUs ({e:?}); a node runs only its CPU share of {} entries at once\n",
+                bindings::wq_consts_WQ_MAX_ACTIVE
+            );
         }
         Ok(wq)
     }
 
-    /// Writes `val` to the workqueue's sysfs attribute `attr` (it has `WQ_SYSFS`).
-    fn set_sysfs_attr(&self, name: &CStr, attr: &CStr, val: &CStr) -> Result {
+    /// Allocates `rasync_node<node>`, restricted to `node`'s possible CPUs; `None` (with a
+    /// warning) if it cannot be restricted.
+    fn new_node(node: i32) -> Result<Option<Self>> {
         extern "C" {
-            fn rasync_helper_wq_sysfs_write(
-                wq: *const c_char,
-                attr: *const c_char,
-                val: *const c_char,
-            ) -> c_int;
+            fn rasync_helper_wq_sysfs_node_cpumask(wq: *const c_char, node: c_int) -> c_int;
         }
-        // SAFETY: the three strings are NUL-terminated and outlive the call.
-        to_result(unsafe {
-            rasync_helper_wq_sysfs_write(name.as_char_ptr(), attr.as_char_ptr(), val.as_char_ptr())
-        })
+        let name = CString::try_from_fmt(fmt!("rasync_node{node}"))?;
+        let wq = Self::new_unbound(&name)?;
+        // SAFETY: `name` is NUL-terminated and outlives the call.
+        let ret = unsafe { rasync_helper_wq_sysfs_node_cpumask(name.as_char_ptr(), node) };
+        match to_result(ret) {
+            Ok(()) => Ok(Some(wq)),
+            Err(e) => {
+                pr_warn!(
+                    "{:?}: cannot restrict it to node {node}'s CPUs ({e:?}); entries bound to node {node} run on \"rasync\"\n",
+                    &*name
+                );
+                Ok(None)
+            }
+        }
     }
+}
+
+/// Writes `val` to the sysfs attribute `attr` of the workqueue `name` (it has `WQ_SYSFS`).
+fn set_sysfs_attr(name: &CStr, attr: &CStr, val: &CStr) -> Result {
+    extern "C" {
+        fn rasync_helper_wq_sysfs_write(
+            wq: *const c_char,
+            attr: *const c_char,
+            val: *const c_char,
+        ) -> c_int;
+    }
+    // SAFETY: the three strings are NUL-terminated and outlive the call.
+    to_result(unsafe {
+        rasync_helper_wq_sysfs_write(name.as_char_ptr(), attr.as_char_ptr(), val.as_char_ptr())
+    })
 }
 
 impl core::ops::Deref for OwnedWorkqueue {
@@ -177,6 +219,53 @@ impl Drop for OwnedWorkqueue {
         // SAFETY: by the type invariant the workqueue is live and, being dropped, is
         // destroyed only once. `destroy_workqueue` drains it first.
         unsafe { bindings::destroy_workqueue(self.ptr.as_ptr()) };
+    }
+}
+
+/// rasync's workqueues: `rasync` for any CPU, and with `numa_strict` one per node with
+/// CPUs (see the module documentation).
+///
+/// # Invariants
+///
+/// `nodes` has one slot per possible node number (`nr_node_ids`); slot N holds
+/// `rasync_node<N>`, restricted to node N's CPUs, or `None`.
+pub(crate) struct Workqueues {
+    any: OwnedWorkqueue,
+    nodes: KVec<Option<OwnedWorkqueue>>,
+}
+
+impl Workqueues {
+    /// Allocates `rasync`, and with `strict` a queue for each online node with possible
+    /// CPUs.
+    pub(crate) fn new(strict: bool) -> Result<Self> {
+        let any = OwnedWorkqueue::new_system_wide(c"rasync")?;
+        let nr = numa::nr_node_ids();
+        let mut nodes = KVec::with_capacity(nr, GFP_KERNEL)?;
+        for node in 0..nr as i32 {
+            let wq = if strict && numa::node_has_possible_cpus(node) {
+                OwnedWorkqueue::new_node(node)?
+            } else {
+                None
+            };
+            nodes.push(wq, GFP_KERNEL)?;
+        }
+        // INVARIANT: one slot per node number below `nr_node_ids`.
+        Ok(Self { any, nodes })
+    }
+
+    /// Returns `rasync`, the queue for entries with no node.
+    pub(crate) fn any(&self) -> &Workqueue {
+        &self.any
+    }
+
+    /// Returns the queue for entries bound to `node`: `rasync_node<node>` if there is
+    /// one, else `rasync` (`numa_strict=0`, no CPUs, or an invalid node).
+    pub(crate) fn for_node(&self, node: i32) -> &Workqueue {
+        let own = usize::try_from(node)
+            .ok()
+            .and_then(|i| self.nodes.get(i))
+            .and_then(Option::as_ref);
+        own.unwrap_or(&self.any)
     }
 }
 
