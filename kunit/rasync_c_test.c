@@ -1386,6 +1386,509 @@ static void rasync_c_interdependent_entries_from_a_small_node(struct kunit *test
 	crowd_run(test, NUMA_NO_NODE, cpumask_any_and(cpumask_of_node(node), cpu_online_mask));
 }
 
+/* ---- Behaviours that only show under contention: runners, cancel, results, order ---- */
+
+/* A node with CPUs of its own for the node-bound tests: the second one if there are two. */
+static int test_node(void)
+{
+	return num_online_nodes() > 1 ? 1 : 0;
+}
+
+/* Polls (bounded) until @flag is set; returns whether it was within @ms. */
+static bool wait_flag(atomic_t *flag, unsigned int ms)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(ms);
+
+	while (!atomic_read_acquire(flag) && time_before(jiffies, deadline))
+		msleep(1);
+	return atomic_read_acquire(flag);
+}
+
+/*
+ * Holding a node: every CPU of @node spins with preemption off in a kthread bound to it,
+ * and the test thread moves to the other CPUs, so that no runner of the node's strictly
+ * node-affine queue can start: what is queued on the node meanwhile stays queued, in
+ * the order it was queued, until node_release(). Bounded: a hog gives up after
+ * HOG_MAX_MS (then the hold "expired" and the test says so).
+ */
+#define HOG_MAX_MS 3000
+
+struct node_hold {
+	struct task_struct *hogs[NR_CPUS];
+	int nr;
+	atomic_t spinning;
+	atomic_t release;
+	atomic_t expired;
+	bool masks;
+	cpumask_var_t saved;
+	cpumask_var_t others;
+};
+
+static int hog_fn(void *arg)
+{
+	struct node_hold *h = arg;
+	unsigned long deadline = jiffies + msecs_to_jiffies(HOG_MAX_MS);
+
+	preempt_disable();
+	atomic_inc(&h->spinning);
+	while (!atomic_read_acquire(&h->release)) {
+		if (time_after(jiffies, deadline)) {
+			atomic_set(&h->expired, 1);
+			break;
+		}
+		cpu_relax();
+	}
+	preempt_enable();
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!kthread_should_stop())
+			schedule();
+		__set_current_state(TASK_RUNNING);
+	}
+	return 0;
+}
+
+/* Holds @node (see struct node_hold); returns whether every CPU of it spins. */
+static bool node_hold(struct node_hold *h, int node)
+{
+	unsigned long deadline;
+	int cpu;
+
+	if (!alloc_cpumask_var(&h->saved, GFP_KERNEL))
+		return false;
+	if (!alloc_cpumask_var(&h->others, GFP_KERNEL)) {
+		free_cpumask_var(h->saved);
+		return false;
+	}
+	h->masks = true;
+	cpumask_copy(h->saved, current->cpus_ptr);
+	cpumask_andnot(h->others, cpu_online_mask, cpumask_of_node(node));
+	if (cpumask_empty(h->others) || set_cpus_allowed_ptr(current, h->others))
+		return false;
+	for_each_cpu_and(cpu, cpumask_of_node(node), cpu_online_mask) {
+		struct task_struct *t = kthread_create(hog_fn, h, "rasync_hog/%d", cpu);
+
+		if (IS_ERR(t))
+			break;
+		kthread_bind(t, cpu);
+		h->hogs[h->nr++] = t;
+		wake_up_process(t);
+	}
+	deadline = jiffies + msecs_to_jiffies(5000);
+	while (atomic_read(&h->spinning) < h->nr && time_before(jiffies, deadline))
+		msleep(1);
+	return h->nr > 0 && atomic_read(&h->spinning) == h->nr &&
+	       h->nr == cpumask_weight_and(cpumask_of_node(node), cpu_online_mask);
+}
+
+/* Lets the node's CPUs go; returns whether the hold expired before this. */
+static bool node_release(struct node_hold *h)
+{
+	int i;
+
+	atomic_set_release(&h->release, 1);
+	for (i = 0; i < h->nr; i++)
+		kthread_stop(h->hogs[i]);
+	if (h->masks) {
+		set_cpus_allowed_ptr(current, h->saved);
+		free_cpumask_var(h->others);
+		free_cpumask_var(h->saved);
+	}
+	return atomic_read(&h->expired);
+}
+
+#ifdef CONFIG_FAILSLAB
+/* An entry that keeps its runner busy until its gate opens (killable: no hung task). */
+struct blocker {
+	struct completion gate;
+	atomic_t started;
+	atomic_t timed_out;
+};
+
+#define BLOCKER_TIMEOUT_MS 30000
+#define MAX_BLOCKERS 256
+
+static void blocker_fn(void *data, rasync_cookie_t cookie)
+{
+	struct blocker *b = data;
+
+	atomic_set_release(&b->started, 1);
+	if (wait_for_completion_killable_timeout(&b->gate,
+						 msecs_to_jiffies(BLOCKER_TIMEOUT_MS)) <= 0)
+		atomic_set(&b->timed_out, 1);
+}
+
+/*
+ * A push that finds no runner searching its queue, none idle, and cannot allocate one
+ * (GFP_ATOMIC) must hand the entry back, which then runs in the caller; queued anyway,
+ * it would wait for the next push to that queue. Each round keeps one more runner of
+ * the node's queue busy (a blocker), so the idle ones run out; then one of the next
+ * pushes has this task's allocation number @n fail, for n = 2..5 in turn (the entry's
+ * own allocation is the first; the runner's comes after it and kmemleak's).
+ */
+static void rasync_c_no_runner_runs_the_entry_in_the_caller(struct kunit *test)
+{
+	struct rasync_domain *bdom = rasync_domain_create(false);
+	struct rasync_domain *pdom = rasync_domain_create(false);
+	struct blocker *b = kvcalloc(MAX_BLOCKERS, sizeof(*b), GFP_KERNEL);
+	unsigned long deadline = jiffies + msecs_to_jiffies(15000);
+	bool in_caller = false, caller_async = true, stuck = false, sync_ok = true;
+	bool blocker_started = true;
+	int node = test_node(), nb = 0, tries = 0, timed_out = 0, i;
+	struct probe p;
+	rasync_cookie_t c;
+
+	KUNIT_ASSERT_NOT_NULL(test, bdom);
+	KUNIT_ASSERT_NOT_NULL(test, pdom);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	for (;;) {
+		probe_init(&p, false);
+		current->fail_nth = 2 + tries++ % 4;
+		c = rasync_schedule_node_domain(probe_fn, &p, node, pdom);
+		current->fail_nth = 0;
+		if (probe_ran(&p) && p.task == current) {
+			in_caller = true;
+			caller_async = p.is_async;
+			break;
+		}
+		/* Queued: a runner must run it, now, not at the next push. */
+		if (!wait_flag(&p.ran, 2000)) {
+			stuck = true;
+			break;
+		}
+		/* Its runner is idle again once the waiter for it is woken. */
+		sync_ok = sync_bounded(test, SYNC_COOKIE_DOMAIN, c + 1, pdom);
+		if (!sync_ok || nb == MAX_BLOCKERS || time_after(jiffies, deadline))
+			break;
+		init_completion(&b[nb].gate);
+		rasync_schedule_node_domain(blocker_fn, &b[nb], node, bdom);
+		if (!wait_flag(&b[nb++].started, 5000)) {
+			blocker_started = false;
+			break;
+		}
+	}
+	for (i = 0; i < nb; i++)
+		complete(&b[i].gate);
+	/* A stuck entry runs once a blocker's runner is free: bounded either way. */
+	sync_ok &= sync_bounded(test, SYNC_FULL_DOMAIN, 0, bdom);
+	sync_ok &= sync_bounded(test, SYNC_FULL_DOMAIN, 0, pdom);
+	for (i = 0; i < nb; i++)
+		timed_out += atomic_read(&b[i].timed_out);
+	if (sync_ok) {
+		kvfree(b);
+		rasync_domain_destroy(bdom);
+		rasync_domain_destroy(pdom);
+	}
+
+	KUNIT_ASSERT_TRUE(test, sync_ok);
+	KUNIT_EXPECT_FALSE_MSG(test, stuck,
+			       "entry %llu was queued with no runner to run it (round %d, %d busy runners)",
+			       c, tries, nb);
+	KUNIT_EXPECT_TRUE_MSG(test, in_caller,
+			      "no push found the node's runners used up (%d rounds, %d busy runners)",
+			      tries, nb);
+	if (in_caller)
+		KUNIT_EXPECT_FALSE(test, caller_async);
+	KUNIT_EXPECT_TRUE(test, probe_ran(&p));
+	KUNIT_EXPECT_EQ(test, p.cookie, c);
+	KUNIT_EXPECT_TRUE(test, blocker_started);
+	KUNIT_EXPECT_EQ(test, timed_out, 0);
+}
+#endif
+
+/*
+ * Cancelling a capped domain whose admitted entry is still on a submission queue:
+ * cancelling that one frees a slot, which must not start a held entry that the same
+ * cancel is taking. The node is held, so the admitted entry cannot start meanwhile.
+ */
+static void rasync_c_cancel_starts_no_entry_it_releases(struct kunit *test)
+{
+	struct rasync_domain *dom = rasync_domain_create(false);
+	struct node_hold *h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	struct limit_probe p[3];
+	struct limit_counts counts = {};
+	unsigned int cancelled = 0;
+	bool held, expired;
+	int i, node = test_node();
+
+	KUNIT_ASSERT_NOT_NULL(test, dom);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	if (num_online_nodes() < 2)
+		kunit_skip(test, "needs a second node to hold");
+	KUNIT_ASSERT_EQ(test, rasync_domain_set_max_active(dom, 1), 0);
+	for (i = 0; i < 3; i++) {
+		limit_probe_init(&p[i], &counts);
+		complete(&p[i].gate);
+	}
+	held = node_hold(h, node);
+	if (held) {
+		/* Entry 0 is admitted and queued on the held node; 1 and 2 are held. */
+		for (i = 0; i < 3; i++)
+			rasync_schedule_node_domain_cancelable(limit_probe_fn, limit_probe_cancel,
+							       &p[i], node, dom);
+		cancelled = rasync_domain_cancel(dom);
+	}
+	expired = node_release(h);
+	KUNIT_ASSERT_TRUE_MSG(test, held, "could not hold node %d's CPUs", node);
+	sync_full_domain(test, dom);
+
+	KUNIT_EXPECT_FALSE_MSG(test, expired, "node %d's hold expired", node);
+	KUNIT_EXPECT_EQ(test, cancelled, 3U);
+	for (i = 0; i < 3; i++) {
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read_acquire(&p[i].ran), 0, "entry %d ran", i);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&p[i].cancelled), 1, "entry %d", i);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_read(&counts.order), 0);
+	rasync_domain_destroy(dom);
+}
+
+/* A *_result() synchronize called while its entry still runs: the error after it. */
+struct result_job {
+	struct rasync_domain *dom;
+	rasync_cookie_t below;		/* 0: rasync_synchronize_full_domain_result() */
+	int err;
+	rasync_cookie_t at;
+	struct completion done;
+	refcount_t ref;
+};
+
+static void result_job_put(struct result_job *job)
+{
+	if (refcount_dec_and_test(&job->ref))
+		kfree(job);
+}
+
+static int result_job_thread(void *arg)
+{
+	struct result_job *job = arg;
+
+	if (job->below)
+		job->err = rasync_synchronize_cookie_domain_result(job->below, job->dom, &job->at);
+	else
+		job->err = rasync_synchronize_full_domain_result(job->dom, &job->at);
+	complete(&job->done);
+	result_job_put(job);
+	return 0;
+}
+
+static struct result_job *result_job_start(struct rasync_domain *dom, rasync_cookie_t below)
+{
+	struct result_job *job = kzalloc(sizeof(*job), GFP_KERNEL);
+	struct task_struct *task;
+
+	if (!job)
+		return NULL;
+	job->dom = dom;
+	job->below = below;
+	init_completion(&job->done);
+	refcount_set(&job->ref, 2);
+	task = kthread_run(result_job_thread, job, "rasync_c_result");
+	if (IS_ERR(task)) {
+		kfree(job);
+		return NULL;
+	}
+	return job;
+}
+
+/* Waits (bounded) for the job; returns whether it returned. The caller puts it. */
+static bool result_job_wait(struct result_job *job)
+{
+	if (wait_for_completion_timeout(&job->done, msecs_to_jiffies(SYNC_TIMEOUT_MS)))
+		return true;
+	sync_poisoned = true;
+	pr_err("rasync-test: TIMEOUT: a *_result() synchronize (cookie %llu) still waiting after %d ms\n",
+	       job->below, SYNC_TIMEOUT_MS);
+	return false;
+}
+
+static void rasync_c_result_synchronize_reads_the_error_after_waiting(struct kunit *test)
+{
+	struct rasync_domain *dom = rasync_domain_create(false);
+	struct result_job *full, *below;
+	struct result_probe eio;
+	bool early, full_done, below_done;
+	rasync_cookie_t c;
+
+	KUNIT_ASSERT_NOT_NULL(test, dom);
+	result_probe_init(&eio, true, -EIO);
+	c = rasync_schedule_result_domain(result_probe_fn, &eio, dom);
+	full = result_job_start(dom, 0);
+	below = result_job_start(dom, c + 1);
+	/* Both are waiting, and read nothing yet, while the entry is held at its gate. */
+	msleep(200);
+	early = (full && completion_done(&full->done)) || (below && completion_done(&below->done));
+	complete(&eio.gate);
+	full_done = full && result_job_wait(full);
+	below_done = below && result_job_wait(below);
+
+	KUNIT_EXPECT_FALSE(test, early);
+	KUNIT_EXPECT_TRUE(test, full_done);
+	KUNIT_EXPECT_TRUE(test, below_done);
+	if (full_done) {
+		KUNIT_EXPECT_EQ(test, full->err, -EIO);
+		KUNIT_EXPECT_EQ(test, full->at, c);
+	}
+	if (below_done) {
+		KUNIT_EXPECT_EQ(test, below->err, -EIO);
+		KUNIT_EXPECT_EQ(test, below->at, c);
+	}
+	if (full)
+		result_job_put(full);
+	if (below)
+		result_job_put(below);
+	if (full_done && below_done)
+		rasync_domain_destroy(dom);
+}
+
+/* An entry of an exclusive domain that synchronizes with every registered domain. */
+struct full_in_entry {
+	struct probe *low, *high;	/* registered entries: cookie below E, above E */
+	atomic_t started;
+	atomic_t done;
+	bool is_async;
+	bool low_ran, high_ran;		/* when its synchronize returned */
+};
+
+static void full_in_entry_fn(void *data, rasync_cookie_t cookie)
+{
+	struct full_in_entry *f = data;
+
+	f->is_async = rasync_current_is_async();
+	atomic_set_release(&f->started, 1);
+	rasync_synchronize_full();
+	f->low_ran = probe_ran(f->low);
+	f->high_ran = probe_ran(f->high);
+	atomic_set_release(&f->done, 1);
+}
+
+/*
+ * rasync_synchronize_full() inside an entry of an exclusive domain: the entry is on no
+ * list it waits for, so it must wait for every registered entry that can still run,
+ * below its own cookie and above it, as outside an entry.
+ */
+static void rasync_c_full_inside_exclusive_entry_waits_for_registered(struct kunit *test)
+{
+	struct rasync_domain *excl = rasync_domain_create(false);
+	struct rasync_domain *reg = rasync_domain_create(true);
+	struct full_in_entry *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	struct probe low, high;
+	rasync_cookie_t c_low, c_e, c_high;
+	bool started, low_done, early;
+
+	KUNIT_ASSERT_NOT_NULL(test, excl);
+	KUNIT_ASSERT_NOT_NULL(test, reg);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	probe_init(&low, true);
+	probe_init(&high, true);
+	f->low = &low;
+	f->high = &high;
+	c_low = rasync_schedule_domain(probe_fn, &low, reg);
+	c_e = rasync_schedule_domain(full_in_entry_fn, f, excl);
+	c_high = rasync_schedule_domain(probe_fn, &high, reg);
+	started = wait_ran(&f->started);
+	complete(&low.gate);
+	low_done = wait_ran(&low.ran);
+	/* Only the higher registered entry is left, gated: the synchronize must wait on. */
+	msleep(200);
+	early = atomic_read_acquire(&f->done);
+	complete(&high.gate);
+	sync_full_domain(test, excl);
+	sync_full(test);
+
+	KUNIT_EXPECT_LT(test, c_low, c_e);
+	KUNIT_EXPECT_LT(test, c_e, c_high);
+	KUNIT_EXPECT_TRUE(test, started);
+	KUNIT_EXPECT_TRUE(test, f->is_async);
+	KUNIT_EXPECT_TRUE(test, low_done);
+	KUNIT_EXPECT_FALSE_MSG(test, early,
+			       "synchronize_full() in entry %llu returned while entry %llu ran",
+			       c_e, c_high);
+	KUNIT_EXPECT_TRUE(test, atomic_read_acquire(&f->done));
+	KUNIT_EXPECT_TRUE(test, f->low_ran);
+	KUNIT_EXPECT_TRUE(test, f->high_ran);
+	rasync_domain_destroy(excl);
+	rasync_domain_destroy(reg);
+}
+
+/* Entries held behind a cap of 1 start one at a time, strictly in cookie order. */
+static void rasync_c_held_entries_start_in_cookie_order(struct kunit *test)
+{
+	struct rasync_domain *dom = rasync_domain_create(false);
+	struct limit_probe p[LIMIT_ENTRIES];
+	struct limit_counts counts = {};
+	rasync_cookie_t c[LIMIT_ENTRIES];
+	bool first_running;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, dom);
+	KUNIT_ASSERT_EQ(test, rasync_domain_set_max_active(dom, 1), 0);
+	for (i = 0; i < LIMIT_ENTRIES; i++) {
+		limit_probe_init(&p[i], &counts);
+		if (i)
+			complete(&p[i].gate);
+	}
+	/* Entry 0 runs until its gate opens: all the others are held behind it. */
+	for (i = 0; i < LIMIT_ENTRIES; i++)
+		c[i] = rasync_schedule_domain(limit_probe_fn, &p[i], dom);
+	first_running = wait_running(&counts.running, 1);
+	complete(&p[0].gate);
+	sync_full_domain(test, dom);
+
+	KUNIT_EXPECT_TRUE(test, first_running);
+	KUNIT_EXPECT_EQ(test, atomic_read(&counts.peak), 1);
+	for (i = 0; i < LIMIT_ENTRIES; i++) {
+		KUNIT_EXPECT_EQ_MSG(test, p[i].started, i + 1, "entry %d (cookie %llu)", i, c[i]);
+		KUNIT_EXPECT_EQ(test, p[i].cookie, c[i]);
+	}
+	rasync_domain_destroy(dom);
+}
+
+/*
+ * A node's submission queue is FIFO: entries queued while the node is held start, once
+ * it is released, in the order they were queued (two runners may swap neighbours; the
+ * queue reversed would swap almost every pair).
+ */
+#define ORDER_ENTRIES 8
+
+static void rasync_c_node_queue_runs_oldest_first(struct kunit *test)
+{
+	struct rasync_domain *dom = rasync_domain_create(false);
+	struct node_hold *h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	struct limit_probe p[ORDER_ENTRIES];
+	struct limit_counts counts = {};
+	int i, j, inversions = 0, node = test_node();
+	bool held, expired;
+
+	KUNIT_ASSERT_NOT_NULL(test, dom);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	if (num_online_nodes() < 2)
+		kunit_skip(test, "needs a second node to hold");
+	for (i = 0; i < ORDER_ENTRIES; i++) {
+		limit_probe_init(&p[i], &counts);
+		complete(&p[i].gate);
+	}
+	held = node_hold(h, node);
+	if (held)
+		for (i = 0; i < ORDER_ENTRIES; i++)
+			rasync_schedule_node_domain(limit_probe_fn, &p[i], node, dom);
+	expired = node_release(h);
+	KUNIT_ASSERT_TRUE_MSG(test, held, "could not hold node %d's CPUs", node);
+	sync_full_domain(test, dom);
+	for (i = 0; i < ORDER_ENTRIES; i++)
+		for (j = i + 1; j < ORDER_ENTRIES; j++)
+			inversions += p[i].started > p[j].started;
+
+	KUNIT_EXPECT_FALSE_MSG(test, expired, "node %d's hold expired", node);
+	for (i = 0; i < ORDER_ENTRIES; i++)
+		KUNIT_EXPECT_TRUE(test, atomic_read_acquire(&p[i].ran));
+	KUNIT_EXPECT_LT_MSG(test, p[0].started, p[ORDER_ENTRIES - 1].started,
+			    "the newest entry started before the oldest");
+	KUNIT_EXPECT_LT_MSG(test, inversions, ORDER_ENTRIES * (ORDER_ENTRIES - 1) / 4,
+			    "%d of %d pairs started out of queue order", inversions,
+			    ORDER_ENTRIES * (ORDER_ENTRIES - 1) / 2);
+	rasync_domain_destroy(dom);
+}
+
 static struct kunit_case rasync_c_cases[] = {
 	KUNIT_CASE(rasync_c_schedule_and_cookie_order),
 	KUNIT_CASE(rasync_c_max_active_caps_and_keeps_cookie_order),
@@ -1423,6 +1926,14 @@ static struct kunit_case rasync_c_cases[] = {
 	KUNIT_CASE(rasync_c_destroy_refuses_domains_it_did_not_create),
 	KUNIT_CASE_SLOW(rasync_c_interdependent_entries_fill_a_small_node),
 	KUNIT_CASE_SLOW(rasync_c_interdependent_entries_from_a_small_node),
+#ifdef CONFIG_FAILSLAB
+	KUNIT_CASE(rasync_c_no_runner_runs_the_entry_in_the_caller),
+#endif
+	KUNIT_CASE(rasync_c_cancel_starts_no_entry_it_releases),
+	KUNIT_CASE(rasync_c_result_synchronize_reads_the_error_after_waiting),
+	KUNIT_CASE(rasync_c_full_inside_exclusive_entry_waits_for_registered),
+	KUNIT_CASE(rasync_c_held_entries_start_in_cookie_order),
+	KUNIT_CASE(rasync_c_node_queue_runs_oldest_first),
 	{}
 };
 

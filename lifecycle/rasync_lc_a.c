@@ -50,6 +50,10 @@ static unsigned int sleep_ms = 1500;
 module_param(sleep_ms, uint, 0444);
 MODULE_PARM_DESC(sleep_ms, "how long each entry of mode=remove and mode=slow sleeps after exit");
 
+static unsigned int max_active;
+module_param(max_active, uint, 0444);
+MODULE_PARM_DESC(max_active, "cap on lc_exclusive's entries running at once (0: none; scripts/guest-observe)");
+
 /* Completed by exit: the remove and slow entries cannot finish before removal starts. */
 static DECLARE_COMPLETION(exiting);
 #define EXIT_WAIT_CAP_MS 60000
@@ -117,6 +121,8 @@ static int __init lc_init(void)
 {
 	int i;
 
+	if (max_active && rasync_domain_set_max_active(&lc_exclusive, max_active))
+		return -EINVAL;
 	if (!strcmp(mode, "init")) {
 		for (i = 0; i < 4; i++) {
 			rasync_schedule(lc_init_entry, NULL);
