@@ -8,6 +8,8 @@
 #include <kunit/device.h>
 #include <kunit/test.h>
 #include <linux/atomic.h>
+#include <linux/fs.h>
+#include <linux/irqflags.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
@@ -1082,6 +1084,242 @@ static void rasync_c_domain_counts(struct kunit *test)
 	rasync_domain_destroy(dom);
 }
 
+/*
+ * Interrupts stay off: every call a driver may make with interrupts off (from a hard
+ * IRQ, or under local_irq_save()) returns with them still off, on every path: a queued
+ * schedule, a cancel that retires the last pending entry, and the synchronous fallbacks
+ * (max_work exceeded, the entry's allocation failing). Each call is made IRQ_ROUNDS
+ * times; the state is recorded where the call returns and asserted in the test thread.
+ */
+#define IRQ_ROUNDS 200
+
+enum irq_step { IRQ_CANCEL, IRQ_SCHEDULE, IRQ_MAX_WORK, IRQ_NO_MEMORY, IRQ_STEPS };
+
+static const char *const irq_step_names[] = {
+	[IRQ_CANCEL] = "schedule in a capped domain, then rasync_domain_cancel()",
+	[IRQ_SCHEDULE] = "rasync_schedule()",
+	[IRQ_MAX_WORK] = "rasync_schedule() above max_work (runs synchronously)",
+	[IRQ_NO_MEMORY] = "rasync_schedule() whose entry cannot be allocated (runs synchronously)",
+};
+
+struct irq_ctx {
+	struct hrtimer timer;
+	struct completion fired;
+	struct rasync_domain *capped;	/* max_active 1, registered */
+	bool over_max_work;		/* the test set max_work to 0 for this round */
+	bool in_hardirq;		/* every timer round ran in hard IRQ */
+	unsigned int calls[IRQ_STEPS];
+	unsigned int irqs_on[IRQ_STEPS];	/* calls that returned with interrupts on */
+	unsigned int cancelled;
+	atomic_t ran, cancel_called, scheduled;
+};
+
+static void irq_entry_fn(void *data, rasync_cookie_t cookie)
+{
+	struct irq_ctx *ctx = data;
+
+	atomic_inc(&ctx->ran);
+}
+
+static void irq_cancel_fn(void *data, rasync_cookie_t cookie)
+{
+	struct irq_ctx *ctx = data;
+
+	atomic_inc(&ctx->cancel_called);
+}
+
+static void irq_note(struct irq_ctx *ctx, enum irq_step step)
+{
+	ctx->calls[step]++;
+	if (!irqs_disabled())
+		ctx->irqs_on[step]++;
+}
+
+/* One round, called with interrupts off (hard IRQ or local_irq_save()). */
+static void irq_round(struct irq_ctx *ctx)
+{
+	if (ctx->over_max_work) {
+		/* max_work is 0: the first is queued if nothing is pending, the second not. */
+		atomic_add(2, &ctx->scheduled);
+		rasync_schedule(irq_entry_fn, ctx);
+		irq_note(ctx, IRQ_MAX_WORK);
+		rasync_schedule(irq_entry_fn, ctx);
+		irq_note(ctx, IRQ_MAX_WORK);
+		return;
+	}
+	/*
+	 * Nothing else is pending (the test drained everything): the first entry is
+	 * admitted, the second held behind the cap of 1, and the cancel retires both, or
+	 * the one a runner has not taken yet; often the last pending entry of all.
+	 */
+	atomic_add(3, &ctx->scheduled);
+	rasync_schedule_node_domain_cancelable(irq_entry_fn, irq_cancel_fn, ctx, NUMA_NO_NODE,
+					       ctx->capped);
+	rasync_schedule_node_domain_cancelable(irq_entry_fn, irq_cancel_fn, ctx, NUMA_NO_NODE,
+					       ctx->capped);
+	ctx->cancelled += rasync_domain_cancel(ctx->capped);
+	irq_note(ctx, IRQ_CANCEL);
+	rasync_schedule(irq_entry_fn, ctx);
+	irq_note(ctx, IRQ_SCHEDULE);
+}
+
+static enum hrtimer_restart irq_round_timer(struct hrtimer *t)
+{
+	struct irq_ctx *ctx = container_of(t, struct irq_ctx, timer);
+
+	if (!in_hardirq())
+		ctx->in_hardirq = false;
+	irq_round(ctx);
+	complete(&ctx->fired);
+	return HRTIMER_NORESTART;
+}
+
+/* Writes @val to rasync's max_work parameter; the old value goes to @old if given. */
+static int set_max_work(const char *val, char *old, size_t old_len)
+{
+	const char *path = "/sys/module/rasync/parameters/max_work";
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n;
+
+	if (old) {
+		f = filp_open(path, O_RDONLY, 0);
+		if (IS_ERR(f))
+			return PTR_ERR(f);
+		n = kernel_read(f, old, old_len - 1, &pos);
+		filp_close(f, NULL);
+		if (n <= 0)
+			return n ? n : -EIO;
+		old[n] = '\0';
+	}
+	f = filp_open(path, O_WRONLY, 0);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	pos = 0;
+	n = kernel_write(f, val, strlen(val), &pos);
+	filp_close(f, NULL);
+	return n < 0 ? n : 0;
+}
+
+static struct irq_ctx *irq_ctx_new(struct kunit *test)
+{
+	struct irq_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+
+	if (!ctx)
+		return NULL;
+	ctx->capped = rasync_domain_create(true);
+	if (!ctx->capped)
+		return NULL;
+	rasync_domain_set_max_active(ctx->capped, 1);
+	ctx->in_hardirq = true;
+	init_completion(&ctx->fired);
+	return ctx;
+}
+
+/* Runs one round with interrupts off: in an hrtimer callback, or under local_irq_save(). */
+static bool irq_run_round(struct kunit *test, struct irq_ctx *ctx, bool hardirq)
+{
+	unsigned long flags;
+
+	/* Nothing pending before the round, so that its cancel may retire the last entry. */
+	if (!sync_bounded(test, SYNC_FULL, 0, NULL))
+		return false;
+	if (!hardirq) {
+		local_irq_save(flags);
+		irq_round(ctx);
+		local_irq_restore(flags);
+		return true;
+	}
+	reinit_completion(&ctx->fired);
+	hrtimer_start(&ctx->timer, ns_to_ktime(50 * NSEC_PER_USEC), HRTIMER_MODE_REL);
+	if (!wait_for_completion_timeout(&ctx->fired, 5 * HZ)) {
+		hrtimer_cancel(&ctx->timer);
+		KUNIT_FAIL(test, "the hrtimer did not fire within 5 s");
+		return false;
+	}
+	return true;
+}
+
+static void irq_check(struct kunit *test, struct irq_ctx *ctx, int steps)
+{
+	int i;
+
+	sync_full(test);
+	for (i = 0; i < IRQ_STEPS; i++) {
+		if (!(steps & BIT(i)))
+			continue;
+		KUNIT_EXPECT_GT_MSG(test, ctx->calls[i], 0U, "%s", irq_step_names[i]);
+		KUNIT_EXPECT_EQ_MSG(test, ctx->irqs_on[i], 0U,
+				    "%s returned with interrupts on %u times of %u",
+				    irq_step_names[i], ctx->irqs_on[i], ctx->calls[i]);
+	}
+	/* The cancel path ran, and every entry either ran or was cancelled, once. */
+	KUNIT_EXPECT_GT(test, ctx->cancelled, 0U);
+	KUNIT_EXPECT_EQ(test, (unsigned int)atomic_read(&ctx->cancel_called), ctx->cancelled);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->ran) + atomic_read(&ctx->cancel_called),
+			atomic_read(&ctx->scheduled));
+}
+
+static void irq_rounds(struct kunit *test, struct irq_ctx *ctx, bool hardirq)
+{
+	char old[16];
+	int i;
+
+	for (i = 0; i < IRQ_ROUNDS; i++)
+		if (!irq_run_round(test, ctx, hardirq))
+			return;
+	KUNIT_ASSERT_EQ(test, set_max_work("0", old, sizeof(old)), 0);
+	ctx->over_max_work = true;
+	for (i = 0; i < IRQ_ROUNDS; i++)
+		if (!irq_run_round(test, ctx, hardirq))
+			break;
+	ctx->over_max_work = false;
+	KUNIT_EXPECT_EQ(test, set_max_work(old, NULL, 0), 0);
+}
+
+static void rasync_c_irqs_stay_off_in_hardirq(struct kunit *test)
+{
+	struct irq_ctx *ctx = irq_ctx_new(test);
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	/* HRTIMER_MODE_REL: the callback runs in hard IRQ on this (non-RT) kernel. */
+	hrtimer_setup(&ctx->timer, irq_round_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	irq_rounds(test, ctx, true);
+	hrtimer_cancel(&ctx->timer);
+	irq_check(test, ctx, BIT(IRQ_CANCEL) | BIT(IRQ_SCHEDULE) | BIT(IRQ_MAX_WORK));
+	KUNIT_EXPECT_TRUE(test, ctx->in_hardirq);
+	rasync_domain_destroy(ctx->capped);
+}
+
+static void rasync_c_irqs_stay_off_under_local_irq_save(struct kunit *test)
+{
+	struct irq_ctx *ctx = irq_ctx_new(test);
+	int steps = BIT(IRQ_CANCEL) | BIT(IRQ_SCHEDULE) | BIT(IRQ_MAX_WORK);
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	irq_rounds(test, ctx, false);
+#ifdef CONFIG_FAILSLAB
+	{
+		unsigned long flags;
+		int i;
+
+		/* fail_nth counts in task context, interrupts off or not. */
+		for (i = 0; i < IRQ_ROUNDS; i++) {
+			local_irq_save(flags);
+			current->fail_nth = 1;	/* the entry's allocation fails */
+			atomic_inc(&ctx->scheduled);
+			rasync_schedule(irq_entry_fn, ctx);
+			current->fail_nth = 0;
+			irq_note(ctx, IRQ_NO_MEMORY);
+			local_irq_restore(flags);
+		}
+		steps |= BIT(IRQ_NO_MEMORY);
+	}
+#endif
+	irq_check(test, ctx, steps);
+	rasync_domain_destroy(ctx->capped);
+}
+
 static struct kunit_case rasync_c_cases[] = {
 	KUNIT_CASE(rasync_c_schedule_and_cookie_order),
 	KUNIT_CASE(rasync_c_max_active_caps_and_keeps_cookie_order),
@@ -1115,6 +1353,8 @@ static struct kunit_case rasync_c_cases[] = {
 	KUNIT_CASE(rasync_c_unused_domain_and_null_destroy),
 	KUNIT_CASE(rasync_c_destroy_waits_for_pending_entries),
 	KUNIT_CASE(rasync_c_destroy_from_inside_own_entry),
+	KUNIT_CASE(rasync_c_irqs_stay_off_in_hardirq),
+	KUNIT_CASE(rasync_c_irqs_stay_off_under_local_irq_save),
 	{}
 };
 

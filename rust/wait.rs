@@ -11,7 +11,8 @@
 //!   wait parks on its own completion, so a finishing entry wakes exactly the waiters
 //!   whose cookie has been reached.
 //! - [`SwaitQueue`]: a condition re-checked on each wake-up; rasync uses it to drain all
-//!   entries at unload.
+//!   entries at unload. Its wake-up keeps interrupts off if they were: it is called
+//!   where an entry retires, which may be in a hard IRQ.
 //!
 //! # Examples
 //!
@@ -169,9 +170,26 @@ impl SwaitQueue {
         unsafe { bindings::finish_swait(self.head.get(), entry) };
     }
 
-    /// Wakes every waiter so each re-checks its condition.
+    /// Wakes every waiter so each re-checks its condition. Callable with interrupts off
+    /// and from a hard IRQ: the queue's lock is taken with the interrupt state saved and
+    /// restored, as `complete_all()` does. (`swake_up_all()` takes it with
+    /// `raw_spin_lock_irq()` and returns with interrupts on, whatever they were: a cancel
+    /// or a fallback that retires the last entry with interrupts off would turn them on.)
+    /// rasync's queues have few waiters, so holding the lock across all of the wake-ups
+    /// is short.
     pub(crate) fn wake_up_all(&self) {
-        // SAFETY: the queue is initialised (type invariant).
-        unsafe { bindings::swake_up_all(self.head.get()) };
+        let head = self.head.get();
+        // SAFETY: the queue is initialised (type invariant); its `lock` is a raw spinlock
+        // initialised with it, taken here with the interrupt state saved and released
+        // with it restored. `swake_up_locked()` wants that lock held, and unlinks the
+        // waiter it wakes, so the loop ends once the list is empty.
+        unsafe {
+            let lock = &raw mut (*head).lock;
+            let flags = bindings::_raw_spin_lock_irqsave(lock);
+            while !crate::list::is_empty(&raw const (*head).task_list) {
+                bindings::swake_up_locked(head, 0);
+            }
+            bindings::_raw_spin_unlock_irqrestore(lock, flags);
+        }
     }
 }
