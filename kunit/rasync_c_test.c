@@ -8,7 +8,6 @@
 #include <kunit/device.h>
 #include <kunit/test.h>
 #include <linux/atomic.h>
-#include <linux/fs.h>
 #include <linux/irqflags.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
@@ -1086,19 +1085,20 @@ static void rasync_c_domain_counts(struct kunit *test)
 
 /*
  * Interrupts stay off: every call a driver may make with interrupts off (from a hard
- * IRQ, or under local_irq_save()) returns with them still off, on every path: a queued
- * schedule, a cancel that retires the last pending entry, and the synchronous fallbacks
- * (max_work exceeded, the entry's allocation failing). Each call is made IRQ_ROUNDS
- * times; the state is recorded where the call returns and asserted in the test thread.
+ * IRQ, or under local_irq_save()) returns with them still off: a queued schedule, a
+ * cancel that retires the last pending entry, and the fallback for an entry that cannot
+ * be allocated. Each call is made IRQ_ROUNDS times; the state is recorded where the call
+ * returns and asserted in the test thread. (The max_work fallback is tested the same
+ * way in rust/engine.rs, which can set max_work: a KUnit case runs in a kthread, whose
+ * root has no /sys/module.)
  */
 #define IRQ_ROUNDS 200
 
-enum irq_step { IRQ_CANCEL, IRQ_SCHEDULE, IRQ_MAX_WORK, IRQ_NO_MEMORY, IRQ_STEPS };
+enum irq_step { IRQ_CANCEL, IRQ_SCHEDULE, IRQ_NO_MEMORY, IRQ_STEPS };
 
 static const char *const irq_step_names[] = {
 	[IRQ_CANCEL] = "schedule in a capped domain, then rasync_domain_cancel()",
 	[IRQ_SCHEDULE] = "rasync_schedule()",
-	[IRQ_MAX_WORK] = "rasync_schedule() above max_work (runs synchronously)",
 	[IRQ_NO_MEMORY] = "rasync_schedule() whose entry cannot be allocated (runs synchronously)",
 };
 
@@ -1106,7 +1106,6 @@ struct irq_ctx {
 	struct hrtimer timer;
 	struct completion fired;
 	struct rasync_domain *capped;	/* max_active 1, registered */
-	bool over_max_work;		/* the test set max_work to 0 for this round */
 	bool in_hardirq;		/* every timer round ran in hard IRQ */
 	unsigned int calls[IRQ_STEPS];
 	unsigned int irqs_on[IRQ_STEPS];	/* calls that returned with interrupts on */
@@ -1138,15 +1137,6 @@ static void irq_note(struct irq_ctx *ctx, enum irq_step step)
 /* One round, called with interrupts off (hard IRQ or local_irq_save()). */
 static void irq_round(struct irq_ctx *ctx)
 {
-	if (ctx->over_max_work) {
-		/* max_work is 0: the first is queued if nothing is pending, the second not. */
-		atomic_add(2, &ctx->scheduled);
-		rasync_schedule(irq_entry_fn, ctx);
-		irq_note(ctx, IRQ_MAX_WORK);
-		rasync_schedule(irq_entry_fn, ctx);
-		irq_note(ctx, IRQ_MAX_WORK);
-		return;
-	}
 	/*
 	 * Nothing else is pending (the test drained everything): the first entry is
 	 * admitted, the second held behind the cap of 1, and the cancel retires both, or
@@ -1172,33 +1162,6 @@ static enum hrtimer_restart irq_round_timer(struct hrtimer *t)
 	irq_round(ctx);
 	complete(&ctx->fired);
 	return HRTIMER_NORESTART;
-}
-
-/* Writes @val to rasync's max_work parameter; the old value goes to @old if given. */
-static int set_max_work(const char *val, char *old, size_t old_len)
-{
-	const char *path = "/sys/module/rasync/parameters/max_work";
-	struct file *f;
-	loff_t pos = 0;
-	ssize_t n;
-
-	if (old) {
-		f = filp_open(path, O_RDONLY, 0);
-		if (IS_ERR(f))
-			return PTR_ERR(f);
-		n = kernel_read(f, old, old_len - 1, &pos);
-		filp_close(f, NULL);
-		if (n <= 0)
-			return n ? n : -EIO;
-		old[n] = '\0';
-	}
-	f = filp_open(path, O_WRONLY, 0);
-	if (IS_ERR(f))
-		return PTR_ERR(f);
-	pos = 0;
-	n = kernel_write(f, val, strlen(val), &pos);
-	filp_close(f, NULL);
-	return n < 0 ? n : 0;
 }
 
 static struct irq_ctx *irq_ctx_new(struct kunit *test)
@@ -1262,19 +1225,11 @@ static void irq_check(struct kunit *test, struct irq_ctx *ctx, int steps)
 
 static void irq_rounds(struct kunit *test, struct irq_ctx *ctx, bool hardirq)
 {
-	char old[16];
 	int i;
 
 	for (i = 0; i < IRQ_ROUNDS; i++)
 		if (!irq_run_round(test, ctx, hardirq))
 			return;
-	KUNIT_ASSERT_EQ(test, set_max_work("0", old, sizeof(old)), 0);
-	ctx->over_max_work = true;
-	for (i = 0; i < IRQ_ROUNDS; i++)
-		if (!irq_run_round(test, ctx, hardirq))
-			break;
-	ctx->over_max_work = false;
-	KUNIT_EXPECT_EQ(test, set_max_work(old, NULL, 0), 0);
 }
 
 static void rasync_c_irqs_stay_off_in_hardirq(struct kunit *test)
@@ -1286,7 +1241,7 @@ static void rasync_c_irqs_stay_off_in_hardirq(struct kunit *test)
 	hrtimer_setup(&ctx->timer, irq_round_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	irq_rounds(test, ctx, true);
 	hrtimer_cancel(&ctx->timer);
-	irq_check(test, ctx, BIT(IRQ_CANCEL) | BIT(IRQ_SCHEDULE) | BIT(IRQ_MAX_WORK));
+	irq_check(test, ctx, BIT(IRQ_CANCEL) | BIT(IRQ_SCHEDULE));
 	KUNIT_EXPECT_TRUE(test, ctx->in_hardirq);
 	rasync_domain_destroy(ctx->capped);
 }
@@ -1294,7 +1249,7 @@ static void rasync_c_irqs_stay_off_in_hardirq(struct kunit *test)
 static void rasync_c_irqs_stay_off_under_local_irq_save(struct kunit *test)
 {
 	struct irq_ctx *ctx = irq_ctx_new(test);
-	int steps = BIT(IRQ_CANCEL) | BIT(IRQ_SCHEDULE) | BIT(IRQ_MAX_WORK);
+	int steps = BIT(IRQ_CANCEL) | BIT(IRQ_SCHEDULE);
 
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	irq_rounds(test, ctx, false);

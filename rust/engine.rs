@@ -1699,4 +1699,116 @@ mod tests {
         assert!(b.other_finished_at_return.load(Ordering::Relaxed));
         Ok(())
     }
+
+    extern "C" {
+        fn rasync_helper_call_in_hardirq(
+            f: unsafe extern "C" fn(*mut c_void),
+            data: *mut c_void,
+        ) -> kernel::ffi::c_int;
+        fn rasync_helper_local_irq_save() -> kernel::ffi::c_ulong;
+        fn rasync_helper_local_irq_restore(flags: kernel::ffi::c_ulong);
+        fn rasync_helper_irqs_disabled() -> bool;
+    }
+
+    /// What the interrupts-off fallback rounds saw ([`irq_fallback_round`]).
+    struct IrqRounds<'a> {
+        domain: &'a Domain,
+        calls: AtomicU32,
+        irqs_on: AtomicU32,
+        /// Calls of [`irq_count_fn`], and those made with interrupts off (in the caller).
+        ran: AtomicU32,
+        ran_irqs_off: AtomicU32,
+    }
+
+    /// Counts its call, and whether interrupts were off (the synchronous fallback).
+    ///
+    /// # Safety
+    ///
+    /// `data` must point to a live [`IrqRounds`].
+    unsafe extern "C" fn irq_count_fn(data: *mut c_void, _cookie: u64) {
+        // SAFETY: the caller guarantees `data` is a live `IrqRounds`.
+        let r = unsafe { &*data.cast::<IrqRounds<'_>>() };
+        r.ran.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the helper only reads the interrupt state.
+        if unsafe { rasync_helper_irqs_disabled() } {
+            r.ran_irqs_off.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// One schedule that falls back to a synchronous run (max_work 0, an entry pending),
+    /// made with interrupts off; records whether they are still off after it.
+    ///
+    /// # Safety
+    ///
+    /// `data` must point to a live [`IrqRounds`].
+    unsafe extern "C" fn irq_fallback_round(data: *mut c_void) {
+        // SAFETY: the caller guarantees `data` is a live `IrqRounds`.
+        let r = unsafe { &*data.cast::<IrqRounds<'_>>() };
+        if let Some(e) = get() {
+            e.schedule_node_domain(irq_count_fn, data, NUMA_NO_NODE, r.domain, THIS);
+        }
+        r.calls.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the helper only reads the interrupt state.
+        if !unsafe { rasync_helper_irqs_disabled() } {
+            r.irqs_on.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn fallbacks_keep_interrupts_off() -> Result {
+        // Above max_work (and, with failslab, out of memory) the call runs in the caller:
+        // from a hard IRQ, or under local_irq_save(), interrupts are still off after it.
+        const ROUNDS: u32 = 200;
+        let e = engine()?;
+        let d = new_domain(false)?;
+        let blocker = Probe::new(true)?;
+        schedule_probe(&blocker, &d)?;
+        let r = IrqRounds {
+            domain: &d,
+            calls: AtomicU32::new(0),
+            irqs_on: AtomicU32::new(0),
+            ran: AtomicU32::new(0),
+            ran_irqs_off: AtomicU32::new(0),
+        };
+        let data = core::ptr::from_ref(&r).cast_mut().cast();
+        let old = set_max_work(0);
+        let mut hardirq = 0;
+        for _ in 0..ROUNDS {
+            // SAFETY: `r` outlives the call, which waits for the callback.
+            if unsafe { rasync_helper_call_in_hardirq(irq_fallback_round, data) } == 1 {
+                hardirq += 1;
+            }
+        }
+        for _ in 0..ROUNDS {
+            // SAFETY: interrupts are restored right after the round.
+            let flags = unsafe { rasync_helper_local_irq_save() };
+            // SAFETY: `r` is live.
+            unsafe { irq_fallback_round(data) };
+            // SAFETY: `flags` came from the save above.
+            unsafe { rasync_helper_local_irq_restore(flags) };
+        }
+        set_max_work(old);
+        #[cfg(CONFIG_FAILSLAB)]
+        for _ in 0..ROUNDS {
+            // SAFETY: as above.
+            let flags = unsafe { rasync_helper_local_irq_save() };
+            // fail_nth counts in task context, interrupts off or not.
+            fail_nth(1);
+            // SAFETY: `r` is live.
+            unsafe { irq_fallback_round(data) };
+            fail_nth(0);
+            // SAFETY: as above.
+            unsafe { rasync_helper_local_irq_restore(flags) };
+        }
+        blocker.open();
+        sync_bounded(e, COOKIE_MAX, Some(&d))?;
+        let calls = r.calls.load(Ordering::Relaxed);
+        assert_eq!(hardirq, ROUNDS);
+        assert!(calls >= 2 * ROUNDS);
+        assert_eq!(r.irqs_on.load(Ordering::Relaxed), 0);
+        // Every call ran synchronously, in the caller, with interrupts off.
+        assert_eq!(r.ran.load(Ordering::Relaxed), calls);
+        assert_eq!(r.ran_irqs_off.load(Ordering::Relaxed), calls);
+        Ok(())
+    }
 }
