@@ -2084,7 +2084,7 @@ static struct kunit_case rasync_c_cases[] = {
 	KUNIT_CASE(rasync_c_result_synchronize_reads_the_error_after_waiting),
 	KUNIT_CASE(rasync_c_full_inside_exclusive_entry_waits_for_registered),
 	KUNIT_CASE(rasync_c_held_entries_start_in_cookie_order),
-	KUNIT_CASE(rasync_c_irqs_stay_off_in_hardirq),
+	KUNIT_CASE_SLOW(rasync_c_irqs_stay_off_in_hardirq),
 	KUNIT_CASE(rasync_c_irqs_stay_off_under_local_irq_save),
 	{}
 };
