@@ -20,6 +20,8 @@ mod exports;
 mod fifo;
 #[path = "../engine/list.rs"]
 mod list;
+#[path = "../engine/loader.rs"]
+mod loader;
 #[path = "../engine/lock.rs"]
 mod lock;
 mod module;
