@@ -60,7 +60,8 @@ void rasync_warn_slow_drain(struct module *mod, bool going, unsigned int waited_
  */
 void rasync_warn_not_created(const void *domain)
 {
-	static const char fmt_tail[] = "was not created by rasync_domain_create(): refused, not freed";
+	static const char fmt_tail[] =
+		"was not created by rasync_domain_create(): refused, not freed";
 
 	if (object_is_on_stack(domain))
 		pr_err_ratelimited("rasync_domain_destroy: domain %p on the stack %s\n",
