@@ -31,7 +31,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 RUSTFMT_CONFIG = $(firstword $(wildcard $(KDIR)/source/.rustfmt.toml $(KDIR)/.rustfmt.toml))
 RS_FILES = $(shell find $(CURDIR)/rust $(CURDIR)/include $(CURDIR)/kunit $(CURDIR)/samples $(CURDIR)/lifecycle -name '*.rs')
 
-.PHONY: all modules install check-install setup kernel kernel-bench kernel-intree intree-series check-intree run check bench torture rustfmt rustfmtcheck clippy rust-analyzer clean help
+.PHONY: all modules install check-install setup kernel kernel-bench kernel-intree intree-series intree-modules check-intree run check bench torture rustfmt rustfmtcheck clippy rust-analyzer clean help
 
 all: modules
 
@@ -122,6 +122,7 @@ check-install:
 
 clean:
 	$(KMAKE) clean
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/kunit/intree LLVM=$(LLVM) clean
 	rm -rf $(CURDIR)/build
 
 # run and check prepare everything themselves: toolchain, kernel, modules.
@@ -135,11 +136,22 @@ BENCH_CLOCK ?= icount
 
 check: check-install
 
+# make check ends with the intree guest (check-intree): on the cached kernels, or with
+# INTREE_KDIR= given; RASYNC_INTREE=0 leaves it out.
+RASYNC_INTREE ?= $(if $(filter 0,$(OWN_KERNEL))$(filter-out undefined,$(origin INTREE_KDIR)),1,0)
+
 run check torture:
 	$(MAKE) --no-print-directory modules KDIR=$(KDIR)
 	@RASYNC_TORTURE_DURATION=$(DURATION) $(CURDIR)/scripts/vm-run --kdir $(KDIR) $@
+	@if [ $@ = check ] && [ "$(RASYNC_INTREE)" = 1 ]; then \
+		$(MAKE) --no-print-directory check-intree; fi
+
+# The intree guest's test modules (kunit/intree/) build against the intree kernel only.
+intree-modules:
+	$(MAKE) -C $(INTREE_KDIR) M=$(CURDIR)/kunit/intree LLVM=$(LLVM) modules
 
 check-intree: setup
+	$(MAKE) --no-print-directory intree-modules INTREE_KDIR=$(INTREE_KDIR)
 	@$(CURDIR)/scripts/vm-run --kdir $(INTREE_KDIR) intree
 
 # The bench modules are built from a copy of the sources (build/bench-src; Kbuild's MO=
