@@ -15,6 +15,8 @@ export RUST_LIB_SRC ?= /usr/lib/rustlib/src/rust/library
 ifeq ($(origin INTREE_KDIR), undefined)
 INTREE_KDIR = $(eval INTREE_KDIR := $(shell $(CURDIR)/scripts/build-kernel --flavour intree --print-kdir))$(INTREE_KDIR)
 endif
+# make check-intree-c: the same kernel with CONFIG_ASYNC_RUST off (async.c serving).
+INTREE_C_KDIR = $(eval INTREE_C_KDIR := $(shell $(CURDIR)/scripts/build-kernel --flavour intree-c --print-kdir))$(INTREE_C_KDIR)
 
 ifeq ($(origin KDIR), undefined)
 # Evaluated once, on first use, so the cache key is computed a single time.
@@ -31,7 +33,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 RUSTFMT_CONFIG = $(firstword $(wildcard $(KDIR)/source/.rustfmt.toml $(KDIR)/.rustfmt.toml))
 RS_FILES = $(shell find $(CURDIR)/rust $(CURDIR)/include $(CURDIR)/kunit $(CURDIR)/samples $(CURDIR)/lifecycle -name '*.rs')
 
-.PHONY: all modules install check-install setup kernel kernel-bench kernel-intree intree-series intree-modules check-intree run check bench torture rustfmt rustfmtcheck clippy rust-analyzer clean help
+.PHONY: all modules install check-install setup kernel kernel-bench kernel-intree intree-series intree-modules check-intree check-intree-c run check bench torture rustfmt rustfmtcheck clippy rust-analyzer clean help
 
 all: modules
 
@@ -50,6 +52,8 @@ help:
 	@echo '  run               - main job: boot the 2-node guest, load rasync and the sample, show traces'
 	@echo '  check             - boot the guest, run every KUnit suite, print "N passed, N failed"'
 	@echo '  check-intree      - boot the intree kernel: the kernel'"'"'s own async users on rasync'
+	@echo '  check-intree-c    - negative control: the same suite on that kernel with CONFIG_ASYNC_RUST'
+	@echo '                      off (kernel/async.c serving) must fail'
 	@echo '  bench             - on the bench kernel under QEMU -icount: rasync against the kernel'"'"'s'
 	@echo '                      async_schedule() (W1-W5), writes BENCHMARKS.md and bench/ratios.png'
 	@echo '  torture           - the torture run for DURATION seconds (default 600) and 50 load/unload cycles'
@@ -153,6 +157,14 @@ intree-modules:
 check-intree: setup
 	$(MAKE) --no-print-directory intree-modules INTREE_KDIR=$(INTREE_KDIR)
 	@$(CURDIR)/scripts/vm-run --kdir $(INTREE_KDIR) intree
+
+# The suite must fail when async.c serves <linux/async.h>; the guest's logs stay in
+# build/intree/ (the next check-intree rebuilds kunit/intree/ for its own kernel).
+check-intree-c: setup
+	$(MAKE) --no-print-directory intree-modules INTREE_KDIR=$(INTREE_C_KDIR)
+	@if $(CURDIR)/scripts/vm-run --kdir $(INTREE_C_KDIR) intree; then \
+		echo "negative control FAILED: the intree suite passed with kernel/async.c serving"; exit 1; \
+	else echo "negative control OK: the intree suite failed with kernel/async.c serving"; fi
 
 # The bench modules are built from a copy of the sources (build/bench-src; Kbuild's MO=
 # needs a clean source tree), so the test modules built here stay current.
