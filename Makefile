@@ -12,6 +12,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 export RUST_LIB_SRC ?= /usr/lib/rustlib/src/rust/library
 
 # make check-intree (and check): the intree kernel, rasync built into vmlinux.
+INTREE_KDIR_GIVEN := $(filter-out undefined,$(origin INTREE_KDIR))
 ifeq ($(origin INTREE_KDIR), undefined)
 INTREE_KDIR = $(eval INTREE_KDIR := $(shell $(CURDIR)/scripts/build-kernel --flavour intree --print-kdir))$(INTREE_KDIR)
 endif
@@ -142,7 +143,7 @@ check: check-install
 
 # make check ends with the intree guest (check-intree): on the cached kernels, or with
 # INTREE_KDIR= given; RASYNC_INTREE=0 leaves it out.
-RASYNC_INTREE ?= $(if $(filter 0,$(OWN_KERNEL))$(filter-out undefined,$(origin INTREE_KDIR)),1,0)
+RASYNC_INTREE ?= $(if $(filter 0,$(OWN_KERNEL))$(INTREE_KDIR_GIVEN),1,0)
 
 run check torture:
 	$(MAKE) --no-print-directory modules KDIR=$(KDIR)
