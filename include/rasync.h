@@ -259,8 +259,8 @@ int rasync_domain_set_max_active(struct rasync_domain *domain, unsigned int max_
  * any) is called, @func never; its cookie counts as finished, so waiters proceed.
  * Entries scheduled without rasync_schedule_node_domain_cancelable() are cancelled
  * too (nothing is called for them). Returns how many were cancelled. May be called
- * from any context that may call the cancel callbacks; not from an atomic one if they
- * sleep.
+ * from any context that may call the cancel callbacks (with interrupts off or in a
+ * hard IRQ, which stay off); not from an atomic one if they sleep.
  */
 unsigned int rasync_domain_cancel(struct rasync_domain *domain);
 

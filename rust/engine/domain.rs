@@ -28,6 +28,14 @@
 //!   Whenever the first pending entry goes, the waiters whose cookie has now been
 //!   reached are taken off and completed, and no others: a finishing entry wakes only
 //!   waiters whose condition now holds.
+//! - A synchronize from inside an entry of the list, for a cookie above that entry's
+//!   own, is on `waiters` too, in the same order, marked with the entry's cookie
+//!   ([`Waiter::new_in_entry`]). Its entry is pending below its cookie for as long as it
+//!   waits, so the lowest cookie in progress never reaches it and the loop above never
+//!   takes it off: it takes itself off, once [`Domain::in_entry_reached`] holds. Each
+//!   failed check names an entry of the list that must finish first (its `blocker`);
+//!   while in-entry waiters exist, a retiring entry completes those it blocked
+//!   ([`Domain::wake_in_entry_locked`]), under the lock, while they are still listed.
 //!
 //! # Examples
 //!
@@ -48,7 +56,7 @@ use crate::{
 use core::{
     mem::offset_of,
     ptr::null_mut,
-    sync::atomic::{AtomicPtr, Ordering},
+    sync::atomic::{AtomicPtr, AtomicU64, Ordering},
 };
 use kernel::{
     bindings,
@@ -590,6 +598,161 @@ impl Domain {
         unsafe { (*self.as_raw()).max_active = max_active };
     }
 
+    /// Returns the domain's cap on entries running at once (0: none).
+    fn max_active_locked(&self, _guard: &IrqGuard<'_>) -> u32 {
+        // SAFETY: the cap is protected by the lock (the guard).
+        unsafe { (*self.as_raw()).max_active }
+    }
+
+    /// Lists an in-entry waiter ([`Waiter::new_in_entry`]) of an entry of `home` on this
+    /// list's waiters, in cookie order, whatever the lowest cookie in progress; it stays
+    /// there until [`Domain::unpark_in_entry`]. Completes the in-entry waiters blocked on
+    /// its entry: they may skip it now.
+    pub(crate) fn park_in_entry(&self, waiter: &Waiter, home: &Domain) {
+        let guard = self.lock();
+        home.wake_in_entry_locked(&guard, Some(waiter.me));
+        // SAFETY: the list is locked; waiters are live and ascending (module invariant).
+        unsafe {
+            let head = self.waiters();
+            let mut next = (*head).next;
+            while next != head && Waiter::cookie_of(next) <= waiter.cookie {
+                next = (*next).next;
+            }
+            // INVARIANT: inserted before the first higher cookie, keeping the order. Its
+            // entry is pending below its cookie while it is listed, so no finishing
+            // entry takes it off.
+            list::add_before(waiter.link.get(), next);
+        }
+    }
+
+    /// Completes the in-entry waiters blocked on entry `blocker` of this domain (`None`:
+    /// all of them, for a change of the domain's cap). They are on this domain's waiters
+    /// or the global list's, whose locks the caller holds (the guard: this domain's lock,
+    /// the global list's for a registered domain); they stay listed, and unlist
+    /// themselves under that lock, so none is freed while it is completed here.
+    pub(crate) fn wake_in_entry_locked(&self, _guard: &IrqGuard<'_>, blocker: Option<u64>) {
+        let global = GLOBAL.load(Ordering::Acquire);
+        let lists = [
+            Some(self),
+            // SAFETY: a non-null `GLOBAL` is the engine's global list (see `lock`).
+            (self.is_registered() && !global.is_null()).then(|| unsafe { &*global }),
+        ];
+        for list in lists.into_iter().flatten() {
+            let head = list.waiters();
+            // SAFETY: the list is locked (the guard, as above); its nodes are links of
+            // live `Waiter`s, which stay live while listed.
+            unsafe {
+                let mut node = (*head).next;
+                while node != head {
+                    let w = &*Waiter::from_link(node);
+                    if w.me != 0 && blocker.is_none_or(|b| w.blocker.load(Ordering::Relaxed) == b) {
+                        w.done.complete();
+                    }
+                    node = (*node).next;
+                }
+            }
+        }
+    }
+
+    /// Takes an in-entry waiter listed by [`Domain::park_in_entry`] off the list.
+    pub(crate) fn unpark_in_entry(&self, waiter: &Waiter) {
+        let _guard = self.lock();
+        // SAFETY: the list is locked and the waiter is on it.
+        unsafe { list::del_init(waiter.link.get()) };
+    }
+
+    /// For an in-entry waiter on this list (`link` its entries' link), listed by
+    /// [`Domain::park_in_entry`], whose entry belongs to `home`: returns whether every
+    /// entry of the list below its cookie has finished, except those that can finish
+    /// only after its entry:
+    ///
+    /// - its entry itself;
+    /// - entries of `home` held by its cap, if that cap is 1 and its entry holds the one
+    ///   slot (with a cap of 2 or more, a held entry can still start through another
+    ///   slot, and is waited for);
+    /// - entries that wait, from inside, in the same way for its entry, if their cookie
+    ///   is higher: of two entries that wait for each other, the lower goes first.
+    ///
+    /// If not, records in the waiter an entry that must finish first (its blocker).
+    pub(crate) fn in_entry_reached(&self, waiter: &Waiter, link: Link, home: &Domain) -> bool {
+        let guard = self.lock();
+        let (me, target) = (waiter.me, waiter.cookie);
+        let mut me_counted = false;
+        let mut first_held = None;
+        let mut blocker = None;
+        self.for_each_pending_locked(&guard, link, |e| {
+            if e.cookie >= target {
+                return false;
+            }
+            if e.cookie == me {
+                me_counted = e.counted;
+            } else if core::ptr::eq(e.domain, home) && e.stamp.is_held() {
+                first_held = first_held.or(Some(e.cookie));
+            } else if !Self::waits_for_locked(&guard, e, me, home) {
+                blocker = Some(e.cookie);
+                return false;
+            }
+            true
+        });
+        if blocker.is_none() && !(me_counted && home.max_active_locked(&guard) == 1) {
+            // The held entries can start through another slot: wait for them too.
+            blocker = first_held;
+        }
+        match blocker {
+            Some(b) => {
+                waiter.blocker.store(b, Ordering::Relaxed);
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// Returns whether entry `e`, with a cookie above `me`, waits from inside for the
+    /// lists that hold entry `me` of `home` (see [`Domain::in_entry_reached`]). The
+    /// caller holds the lock of `e`'s lists (the list it walks holds `e`).
+    fn waits_for_locked(_guard: &IrqGuard<'_>, e: &Entry, me: u64, home: &Domain) -> bool {
+        if e.cookie < me {
+            return false;
+        }
+        let global = GLOBAL.load(Ordering::Acquire);
+        let own = e.domain();
+        // `e`'s in-entry waiter, if any, is on its domain's waiters or the global list's.
+        let lists = [
+            Some(own),
+            // SAFETY: a non-null `GLOBAL` is the engine's global list (see `lock`).
+            (own.is_registered() && !global.is_null()).then(|| unsafe { &*global }),
+        ];
+        lists.into_iter().flatten().any(|list| {
+            let holds_me =
+                core::ptr::eq(list, home) || (core::ptr::eq(list, global) && home.is_registered());
+            // SAFETY: `list` is `e`'s domain or the global list, whose lock the caller
+            // holds: the same lock for every registered domain, `e`'s own otherwise.
+            holds_me && unsafe { list.waits_locked(e.cookie, me) }
+        })
+    }
+
+    /// Returns whether an in-entry waiter of entry `entry` for a cookie above `me` is on
+    /// this list's waiters.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds this list's lock.
+    unsafe fn waits_locked(&self, entry: u64, me: u64) -> bool {
+        let head = self.waiters();
+        // SAFETY: the list is locked (caller); its nodes are links of live `Waiter`s.
+        unsafe {
+            let mut node = (*head).next;
+            while node != head {
+                let w = Waiter::from_link(node);
+                if (*w).me == entry && (*w).cookie > me {
+                    return true;
+                }
+                node = (*node).next;
+            }
+        }
+        false
+    }
+
     /// Parks `waiter` unless the domain's lowest cookie in progress has reached its
     /// cookie; returns whether it was parked (and must sleep until completed).
     pub(crate) fn park_waiter(&self, waiter: &Waiter, link: Link) -> bool {
@@ -617,11 +780,16 @@ impl Domain {
 /// # Invariants
 ///
 /// `link` is initialised; while linked, the waiter is on exactly one domain's `waiters`.
+/// `me` is 0, or the cookie of the entry that waits from inside (module invariants);
+/// `blocker`, written and read under the lock of the list it is on, is then the entry
+/// it last found it must wait for.
 #[pin_data]
 pub(crate) struct Waiter {
     #[pin]
     link: Opaque<list_head>,
     cookie: u64,
+    me: u64,
+    blocker: AtomicU64,
     #[pin]
     done: Completion,
 }
@@ -632,11 +800,36 @@ impl Waiter {
         pin_init!(Self {
             link <- list::new_link(),
             cookie,
+            me: 0,
+            blocker: AtomicU64::new(0),
             done <- Completion::new(),
         })
     }
 
-    /// Sleeps until a finishing entry completes this (parked) waiter.
+    /// Returns an initialiser for the waiter of a synchronize for `cookie` from inside
+    /// entry `me`, which is on the waited-for list below `cookie`.
+    pub(crate) fn new_in_entry(cookie: u64, me: u64) -> impl PinInit<Self> {
+        pin_init!(Self {
+            link <- list::new_link(),
+            cookie,
+            me,
+            blocker: AtomicU64::new(0),
+            done <- Completion::new(),
+        })
+    }
+
+    /// Returns the waiter whose `link` is `node`.
+    ///
+    /// # Safety
+    ///
+    /// `node` must be the `link` of a live `Waiter`.
+    unsafe fn from_link(node: *mut list_head) -> *const Self {
+        // SAFETY: the caller guarantees `node` is the `link` field of a live `Waiter`.
+        unsafe { kernel::container_of!(node.cast::<Opaque<list_head>>(), Self, link) }
+    }
+
+    /// Sleeps until a finishing entry completes this (parked) waiter; an in-entry waiter
+    /// may be completed more than once, and re-checks each time.
     pub(crate) fn wait(&self) {
         self.done.wait();
     }

@@ -32,8 +32,18 @@
 //! - Locking and wake-ups, as above: per-domain locks for exclusive domains, targeted
 //!   wake-ups; runners instead of one work item per entry.
 //! - A synchronize called from inside an async function that would wait for that very
-//!   function (it is in the waited-for list with a lower cookie) waits only for the
-//!   cookies below its own, with a one-time warning, instead of deadlocking.
+//!   function (it is in the waited-for list with a lower cookie) does not wait for the
+//!   function itself, with a one-time warning; async.c deadlocks there. It still waits
+//!   for every other entry of the list below its cookie that can run, including ones
+//!   scheduled after the caller, and skips only those that can finish only after the
+//!   caller: entries of its domain held behind it by a cap of 1 (with a cap of 2 or
+//!   more they can start through another slot, and are waited for), and entries that
+//!   wait from inside in the same way for it, if their cookie is higher (of two such
+//!   entries waiting for each other, the lower goes first). Longer cycles through
+//!   several lists still deadlock, as in C. This slow path is taken only from inside an
+//!   entry of the list ([`crate::domain`] keeps its waiter on the list; it re-checks
+//!   when the entry it found it must wait for retires); other synchronizes are
+//!   untouched, and while no such waiter exists a retiring entry pays one load for it.
 //! - Entries bound to a node with online CPUs go to that node's own workqueue,
 //!   `rasync_node<N>`, restricted to the node's CPUs, so they always run on that node;
 //!   C's placement is best effort. `numa_strict=0` sends them to `rasync` instead, with
@@ -119,6 +129,10 @@ pub(crate) struct Engine {
     global: Domain,
     #[pin]
     drained: SwaitQueue,
+    /// The number of synchronizes waiting from inside an entry
+    /// ([`Engine::synchronize_in_entry`]): while there are any, a retiring entry looks
+    /// for those it blocked.
+    in_entry_waiters: AtomicU32,
     next_cookie: AtomicU64,
     entry_count: AtomicU32,
     /// Last: dropped once every entry is freed and the queues are gone.
@@ -157,6 +171,7 @@ impl Engine {
             dfl_domain <- Domain::new(true, c"rasync_dfl_domain", kernel::static_lock_class!()),
             global <- Domain::new(false, c"rasync_global", kernel::static_lock_class!()),
             drained <- SwaitQueue::new(c"rasync::drained", kernel::static_lock_class!()),
+            in_entry_waiters: AtomicU32::new(0),
             next_cookie: AtomicU64::new(1),
             entry_count: AtomicU32::new(0),
             entry_cache: EntryCache::new()?,
@@ -466,6 +481,11 @@ impl Engine {
                     self.global.remove_locked(&guard, node, Link::Global, woken);
                 }
             }
+            // Seen if a synchronize from inside an entry began to wait before this took
+            // the lock: it counts itself in first, then names its blocker under the lock.
+            if self.in_entry_waiters.load(Ordering::Relaxed) != 0 {
+                domain.wake_in_entry_locked(&guard, Some(entry.cookie));
+            }
             domain.note_retired_locked(&guard, cancelled);
             if entry.result {
                 domain.record_result_locked(&guard, result, entry.cookie);
@@ -503,6 +523,8 @@ impl Engine {
         // Once detached, the owning module may be freed.
         self.owners.detach(&entry);
         drop(entry);
+        // The wake-up keeps interrupts off if they were (a cancel or a fallback in a hard
+        // IRQ, or with interrupts disabled, retires here too).
         if self.entry_count.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.drained.wake_up_all();
         }
@@ -539,6 +561,10 @@ impl Engine {
         let mut released = {
             let guard = domain.lock();
             domain.set_max_active_locked(&guard, max_active);
+            // Which entries a synchronize from inside an entry may skip depends on the cap.
+            if self.in_entry_waiters.load(Ordering::Relaxed) != 0 {
+                domain.wake_in_entry_locked(&guard, None);
+            }
             domain.release_locked(&guard, false)
         };
         while let Some(entry) = released.take() {
@@ -594,7 +620,7 @@ impl Engine {
             None => (&self.global, Link::Global),
         };
         kernel::task::might_sleep();
-        let cookie = self.not_past_self(cookie, domain);
+        let me = self.waits_for_self(cookie, domain);
         let trace = crate::params::initcall_debug();
         let start = if trace {
             // SAFETY: the trace helpers only print.
@@ -609,10 +635,14 @@ impl Engine {
         } else {
             0
         };
-        pin_init::stack_pin_init!(let waiter = Waiter::new(cookie));
-        if list.park_waiter(&waiter, link) {
-            self.counters.note_wait();
-            waiter.wait();
+        if let Some(me) = me {
+            self.synchronize_in_entry(cookie, list, link, &me);
+        } else {
+            pin_init::stack_pin_init!(let waiter = Waiter::new(cookie));
+            if list.park_waiter(&waiter, link) {
+                self.counters.note_wait();
+                waiter.wait();
+            }
         }
         if observed {
             observe::wait_end(cookie, d, wait_start);
@@ -623,25 +653,46 @@ impl Engine {
         }
     }
 
-    /// Lowers `cookie` to the caller's own if it runs an entry of the waited-for list:
-    /// waiting past it would wait for itself forever.
-    fn not_past_self(&self, cookie: u64, domain: Option<&Domain>) -> u64 {
-        let Some(me) = self.current() else {
-            return cookie;
-        };
+    /// Returns the entry the caller runs if it is on the waited-for list below `cookie`:
+    /// the plain wait, for the lowest cookie in progress to reach `cookie`, would wait
+    /// for it forever.
+    #[inline]
+    fn waits_for_self(&self, cookie: u64, domain: Option<&Domain>) -> Option<Current<'_>> {
+        let me = self.current()?;
         let same_list = match domain {
             Some(d) => core::ptr::eq(me.domain, d),
             None => me.domain.is_registered(),
         };
-        if !same_list || me.cookie >= cookie {
-            return cookie;
-        }
+        (same_list && me.cookie < cookie).then_some(me)
+    }
+
+    /// The slow path of a synchronize from inside entry `me` of the waited-for `list`,
+    /// for a `cookie` above its own: waits until every entry of the list below `cookie`
+    /// has finished except those that can finish only after `me` ([`Domain::in_entry_reached`]:
+    /// `me` itself, the entries of its domain held behind it by a cap of 1, and entries
+    /// waiting in the same way for it with a higher cookie). Each check that fails names
+    /// an entry that must finish first (its blocker); the waiter sleeps until that entry
+    /// retires, starts waiting the same way (it may be skippable now), or the cap of
+    /// `me`'s domain changes.
+    #[cold]
+    fn synchronize_in_entry(&self, cookie: u64, list: &Domain, link: Link, me: &Current<'_>) {
         kernel::pr_warn_once!(
-            "synchronize from inside async entry {} would wait for itself; waiting for cookies below {} only\n",
+            "synchronize from inside async entry {} for cookie {} does not wait for the entry itself (async.c would deadlock)\n",
             me.cookie,
-            me.cookie
+            cookie
         );
-        me.cookie
+        pin_init::stack_pin_init!(let waiter = Waiter::new_in_entry(cookie, me.cookie));
+        // Counted in before the list's lock is taken: a retire that takes it later sees
+        // the count, and completes this waiter if it retires its blocker (see `finish`).
+        self.in_entry_waiters.fetch_add(1, Ordering::SeqCst);
+        // Also wakes the waiters blocked on `me`: they may skip it now.
+        list.park_in_entry(&waiter, me.domain);
+        self.counters.note_wait();
+        while !list.in_entry_reached(&waiter, link, me.domain) {
+            waiter.wait();
+        }
+        list.unpark_in_entry(&waiter);
+        self.in_entry_waiters.fetch_sub(1, Ordering::Release);
     }
 
     /// Returns the entry the current task is running (`current_is_async()`).
@@ -1392,6 +1443,370 @@ mod tests {
             .count();
         assert_eq!(timed_out, 0);
         assert!(waiters.iter().all(|p| p.ran()));
+        Ok(())
+    }
+
+    /// What [`sync_after_fn`] does and saw: it schedules `later` (if any) in
+    /// `later_domain`, then synchronizes `sync_domain` (null: all registered domains)
+    /// from inside, to `later`'s cookie + 1 if `to_later`, else to [`COOKIE_MAX`].
+    #[pin_data]
+    struct InEntrySync {
+        later: Option<Arc<Probe>>,
+        later_domain: *const Domain,
+        sync_domain: *const Domain,
+        to_later: bool,
+        cookie: AtomicU64,
+        later_cookie: AtomicU64,
+        started: AtomicBool,
+        later_ran_at_return: AtomicBool,
+        /// Set once the entry's function is about to return.
+        finished: AtomicBool,
+        /// Another job whose `finished` this one records when its synchronize returns.
+        other: Option<Arc<InEntrySync>>,
+        other_finished_at_return: AtomicBool,
+        #[pin]
+        returned: Completion,
+    }
+
+    // SAFETY: the domain pointers are only dereferenced while the test that owns the
+    // domains waits for the entry; the rest is atomics, a completion and `Arc`s.
+    unsafe impl Send for InEntrySync {}
+    // SAFETY: as above.
+    unsafe impl Sync for InEntrySync {}
+
+    impl InEntrySync {
+        fn new(
+            later: Option<(Arc<Probe>, &Domain, bool)>,
+            sync_domain: Option<&Domain>,
+            other: Option<Arc<InEntrySync>>,
+        ) -> Result<Arc<Self>> {
+            let (later, later_domain, to_later) = match later {
+                Some((p, d, to)) => (Some(p), core::ptr::from_ref(d), to),
+                None => (None, core::ptr::null(), false),
+            };
+            Arc::pin_init(
+                pin_init!(Self {
+                    later,
+                    later_domain,
+                    sync_domain: sync_domain.map_or(core::ptr::null(), core::ptr::from_ref),
+                    to_later,
+                    cookie: AtomicU64::new(0),
+                    later_cookie: AtomicU64::new(0),
+                    started: AtomicBool::new(false),
+                    later_ran_at_return: AtomicBool::new(false),
+                    finished: AtomicBool::new(false),
+                    other,
+                    other_finished_at_return: AtomicBool::new(false),
+                    returned <- Completion::new(),
+                }),
+                GFP_KERNEL,
+            )
+        }
+
+        /// Schedules the job's entry in `domain`.
+        fn schedule(self: &Arc<Self>, e: &Engine, domain: &Domain) -> u64 {
+            let data = Arc::into_raw(self.clone()).cast_mut().cast();
+            e.schedule_node_domain(sync_after_fn, data, NUMA_NO_NODE, domain, THIS)
+        }
+
+        /// Waits (bounded) for the entry's synchronize to return; on a timeout the
+        /// engine is poisoned, as the entry may never finish.
+        fn returned(&self) -> Result {
+            if self.returned.wait_timeout_ms(SYNC_TIMEOUT_MS) {
+                return Ok(());
+            }
+            POISONED.store(true, Ordering::Relaxed);
+            pr_err!(
+                "rasync-test: TIMEOUT: synchronize inside entry {} still waiting after {} ms\n",
+                self.cookie.load(Ordering::Relaxed),
+                SYNC_TIMEOUT_MS
+            );
+            Err(ETIMEDOUT)
+        }
+
+        fn later_ran_at_return(&self) -> bool {
+            self.later_ran_at_return.load(Ordering::Relaxed)
+        }
+    }
+
+    /// The entry of an [`InEntrySync`] job: schedules its later entry, synchronizes from
+    /// inside, and records what it saw when the synchronize returned.
+    ///
+    /// # Safety
+    ///
+    /// `data` must come from `Arc::<InEntrySync>::into_raw`; the call takes that reference.
+    unsafe extern "C" fn sync_after_fn(data: *mut c_void, cookie: u64) {
+        // SAFETY: `data` came from `Arc::into_raw`; this call owns it.
+        let job = unsafe { Arc::from_raw(data.cast::<InEntrySync>()) };
+        job.cookie.store(cookie, Ordering::Relaxed);
+        job.started.store(true, Ordering::Release);
+        if let Some(e) = get() {
+            let mut target = COOKIE_MAX;
+            if let Some(later) = &job.later {
+                let later_data = Arc::into_raw(later.clone()).cast_mut().cast();
+                // SAFETY: the test keeps the domain alive until this entry has finished.
+                let d = unsafe { &*job.later_domain };
+                let c = e.schedule_node_domain(probe_fn, later_data, NUMA_NO_NODE, d, THIS);
+                job.later_cookie.store(c, Ordering::Relaxed);
+                if job.to_later {
+                    target = c + 1;
+                }
+            }
+            // SAFETY: as above.
+            let domain = unsafe { job.sync_domain.as_ref() };
+            e.synchronize_cookie_domain(target, domain);
+        }
+        let later_ran = job.later.as_ref().is_some_and(|p| p.ran());
+        job.later_ran_at_return.store(later_ran, Ordering::Relaxed);
+        let other_finished = job
+            .other
+            .as_ref()
+            .is_some_and(|o| o.finished.load(Ordering::Acquire));
+        job.other_finished_at_return
+            .store(other_finished, Ordering::Relaxed);
+        job.finished.store(true, Ordering::Release);
+        job.returned.complete();
+    }
+
+    /// Waits (bounded) for `domain` to be idle; leaks it if that fails, as entries may
+    /// still use it.
+    fn drain_and_drop(e: &Engine, domain: Pin<KBox<Domain>>) -> Result {
+        let r = sync_bounded(e, COOKIE_MAX, Some(&domain));
+        if r.is_err() {
+            core::mem::forget(domain);
+        }
+        r
+    }
+
+    #[test]
+    fn synchronize_inside_an_entry_waits_for_a_later_entry_of_its_domain() -> Result {
+        // E schedules E2 in its own domain, then synchronizes to E2's cookie + 1: E2 may
+        // run (nothing holds it), so the synchronize returns only once E2 has finished.
+        let e = engine()?;
+        let d = new_domain(false)?;
+        let later = Probe::new(false)?;
+        later.delay_ms.store(200, Ordering::Relaxed);
+        let job = InEntrySync::new(Some((later.clone(), &d, true)), Some(&d), None)?;
+        let c = job.schedule(e, &d);
+        let returned = job.returned();
+        drain_and_drop(e, d)?;
+        returned?;
+        assert!(job.later_cookie.load(Ordering::Relaxed) > c);
+        assert!(job.later_ran_at_return());
+        assert!(later.is_async.load(Ordering::Relaxed));
+        Ok(())
+    }
+
+    #[test]
+    fn synchronize_full_inside_an_entry_waits_for_later_registered_entries() -> Result {
+        // The same through the global list: an entry of a registered domain schedules
+        // one in the default domain and synchronizes everything registered.
+        let e = engine()?;
+        let d = new_domain(true)?;
+        let later = Probe::new(false)?;
+        later.delay_ms.store(200, Ordering::Relaxed);
+        let job = InEntrySync::new(Some((later.clone(), e.dfl_domain(), false)), None, None)?;
+        job.schedule(e, &d);
+        let returned = job.returned();
+        drain_and_drop(e, d)?;
+        returned?;
+        sync_bounded(e, COOKIE_MAX, None)?;
+        assert!(job.later_ran_at_return());
+        Ok(())
+    }
+
+    #[test]
+    fn synchronize_full_inside_an_exclusive_entry_waits_for_registered_ones() -> Result {
+        // An entry of an exclusive domain is not on the global list: its full
+        // synchronize skips nothing, not even entries scheduled after it.
+        let e = engine()?;
+        let (x, r) = (new_domain(false)?, new_domain(true)?);
+        let later = Probe::new(false)?;
+        later.delay_ms.store(200, Ordering::Relaxed);
+        let job = InEntrySync::new(Some((later.clone(), &r, false)), None, None)?;
+        job.schedule(e, &x);
+        let returned = job.returned();
+        drain_and_drop(e, x)?;
+        drain_and_drop(e, r)?;
+        returned?;
+        assert!(job.later_ran_at_return());
+        Ok(())
+    }
+
+    #[test]
+    fn synchronize_inside_an_entry_skips_entries_held_behind_it_by_a_cap_of_one() -> Result {
+        // Cap 1: E2 can start only once E has finished. Waiting for it would deadlock
+        // (as async.c would); the synchronize returns without it.
+        let e = engine()?;
+        let d = new_domain(false)?;
+        e.set_max_active(&d, 1);
+        let later = Probe::new(false)?;
+        let job = InEntrySync::new(Some((later.clone(), &d, true)), Some(&d), None)?;
+        job.schedule(e, &d);
+        let returned = job.returned();
+        drain_and_drop(e, d)?;
+        returned?;
+        assert!(!job.later_ran_at_return());
+        assert!(later.ran());
+        Ok(())
+    }
+
+    #[test]
+    fn synchronize_inside_an_entry_waits_for_entries_held_behind_another_slot() -> Result {
+        // Cap 2, X (gated) and E running: E2 is held, but can start through X's slot
+        // once X finishes, so E's synchronize waits for X and then for E2.
+        let e = engine()?;
+        let d = new_domain(false)?;
+        e.set_max_active(&d, 2);
+        let x = Probe::new(true)?;
+        schedule_probe(&x, &d)?;
+        let later = Probe::new(false)?;
+        later.delay_ms.store(200, Ordering::Relaxed);
+        let job = InEntrySync::new(Some((later.clone(), &d, true)), Some(&d), None)?;
+        job.schedule(e, &d);
+        let early = job.returned.wait_timeout_ms(300);
+        let later_ran_before_x = later.ran();
+        x.open();
+        // Completed once: after an early return there is nothing more to wait for.
+        let returned = if early { Ok(()) } else { job.returned() };
+        drain_and_drop(e, d)?;
+        returned?;
+        assert!(!early);
+        assert!(!later_ran_before_x);
+        assert!(job.later_ran_at_return());
+        assert!(x.ran());
+        Ok(())
+    }
+
+    #[test]
+    fn synchronizes_inside_two_entries_waiting_for_each_other_both_return() -> Result {
+        // A and B both synchronize their whole domain from inside: each would wait for
+        // the other. The lower cookie, A, goes first; B returns only after A finished.
+        let e = engine()?;
+        let d = new_domain(false)?;
+        let a = InEntrySync::new(None, Some(&d), None)?;
+        let b = InEntrySync::new(None, Some(&d), Some(a.clone()))?;
+        let ca = a.schedule(e, &d);
+        let cb = b.schedule(e, &d);
+        let returned_a = a.returned();
+        let returned_b = b.returned();
+        drain_and_drop(e, d)?;
+        returned_a?;
+        returned_b?;
+        assert!(ca < cb);
+        assert!(b.other_finished_at_return.load(Ordering::Relaxed));
+        Ok(())
+    }
+
+    extern "C" {
+        fn rasync_helper_call_in_hardirq(
+            f: unsafe extern "C" fn(*mut c_void),
+            data: *mut c_void,
+        ) -> kernel::ffi::c_int;
+        fn rasync_helper_local_irq_save() -> kernel::ffi::c_ulong;
+        fn rasync_helper_local_irq_restore(flags: kernel::ffi::c_ulong);
+        fn rasync_helper_irqs_disabled() -> bool;
+    }
+
+    /// What the interrupts-off fallback rounds saw ([`irq_fallback_round`]).
+    struct IrqRounds<'a> {
+        domain: &'a Domain,
+        calls: AtomicU32,
+        irqs_on: AtomicU32,
+        /// Calls of [`irq_count_fn`], and those made with interrupts off (in the caller).
+        ran: AtomicU32,
+        ran_irqs_off: AtomicU32,
+    }
+
+    /// Counts its call, and whether interrupts were off (the synchronous fallback).
+    ///
+    /// # Safety
+    ///
+    /// `data` must point to a live [`IrqRounds`].
+    unsafe extern "C" fn irq_count_fn(data: *mut c_void, _cookie: u64) {
+        // SAFETY: the caller guarantees `data` is a live `IrqRounds`.
+        let r = unsafe { &*data.cast::<IrqRounds<'_>>() };
+        r.ran.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the helper only reads the interrupt state.
+        if unsafe { rasync_helper_irqs_disabled() } {
+            r.ran_irqs_off.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// One schedule that falls back to a synchronous run (max_work 0, an entry pending),
+    /// made with interrupts off; records whether they are still off after it.
+    ///
+    /// # Safety
+    ///
+    /// `data` must point to a live [`IrqRounds`].
+    unsafe extern "C" fn irq_fallback_round(data: *mut c_void) {
+        // SAFETY: the caller guarantees `data` is a live `IrqRounds`.
+        let r = unsafe { &*data.cast::<IrqRounds<'_>>() };
+        if let Some(e) = get() {
+            e.schedule_node_domain(irq_count_fn, data, NUMA_NO_NODE, r.domain, THIS);
+        }
+        r.calls.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the helper only reads the interrupt state.
+        if !unsafe { rasync_helper_irqs_disabled() } {
+            r.irqs_on.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn fallbacks_keep_interrupts_off() -> Result {
+        // Above max_work (and, with failslab, out of memory) the call runs in the caller:
+        // from a hard IRQ, or under local_irq_save(), interrupts are still off after it.
+        const ROUNDS: u32 = 200;
+        let e = engine()?;
+        let d = new_domain(false)?;
+        let blocker = Probe::new(true)?;
+        schedule_probe(&blocker, &d)?;
+        let r = IrqRounds {
+            domain: &d,
+            calls: AtomicU32::new(0),
+            irqs_on: AtomicU32::new(0),
+            ran: AtomicU32::new(0),
+            ran_irqs_off: AtomicU32::new(0),
+        };
+        let data = core::ptr::from_ref(&r).cast_mut().cast();
+        let old = set_max_work(0);
+        let mut hardirq = 0;
+        for _ in 0..ROUNDS {
+            // SAFETY: `r` outlives the call, which waits for the callback.
+            if unsafe { rasync_helper_call_in_hardirq(irq_fallback_round, data) } == 1 {
+                hardirq += 1;
+            }
+        }
+        for _ in 0..ROUNDS {
+            // SAFETY: interrupts are restored right after the round.
+            let flags = unsafe { rasync_helper_local_irq_save() };
+            // SAFETY: `r` is live.
+            unsafe { irq_fallback_round(data) };
+            // SAFETY: `flags` came from the save above.
+            unsafe { rasync_helper_local_irq_restore(flags) };
+        }
+        set_max_work(old);
+        #[cfg(CONFIG_FAILSLAB)]
+        for _ in 0..ROUNDS {
+            // SAFETY: as above.
+            let flags = unsafe { rasync_helper_local_irq_save() };
+            // fail_nth counts in task context, interrupts off or not.
+            fail_nth(1);
+            // SAFETY: `r` is live.
+            unsafe { irq_fallback_round(data) };
+            fail_nth(0);
+            // SAFETY: as above.
+            unsafe { rasync_helper_local_irq_restore(flags) };
+        }
+        blocker.open();
+        sync_bounded(e, COOKIE_MAX, Some(&d))?;
+        let calls = r.calls.load(Ordering::Relaxed);
+        assert_eq!(hardirq, ROUNDS);
+        assert!(calls >= 2 * ROUNDS);
+        assert_eq!(r.irqs_on.load(Ordering::Relaxed), 0);
+        // Every call ran synchronously, in the caller, with interrupts off.
+        assert_eq!(r.ran.load(Ordering::Relaxed), calls);
+        assert_eq!(r.ran_irqs_off.load(Ordering::Relaxed), calls);
         Ok(())
     }
 }

@@ -11,6 +11,8 @@
 #include <linux/topology.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/hrtimer.h>
+#include <linux/irqflags.h>
 #include <linux/kthread.h>
 #include <linux/sched/debug.h>
 #include <linux/sched/task.h>
@@ -135,6 +137,65 @@ void rasync_helper_task_put(void *task, bool show_stack)
 	if (show_stack)
 		sched_show_task(task);
 	put_task_struct(task);
+}
+
+/* For the engine's interrupts-off tests: @fn(@data) from an hrtimer callback. */
+struct rasync_irq_call {
+	struct hrtimer timer;
+	void (*fn)(void *data);
+	void *data;
+	bool hardirq;
+	struct completion done;
+};
+
+static enum hrtimer_restart rasync_irq_call_fn(struct hrtimer *t)
+{
+	struct rasync_irq_call *c = container_of(t, struct rasync_irq_call, timer);
+
+	c->hardirq = in_hardirq();
+	c->fn(c->data);
+	complete(&c->done);
+	return HRTIMER_NORESTART;
+}
+
+/*
+ * Calls @fn(@data) from an HRTIMER_MODE_REL hrtimer (hard IRQ on a non-RT kernel) and
+ * waits for it, at most 5 s. Returns 1 if it ran in hard IRQ, 0 if not, -ETIMEDOUT.
+ */
+int rasync_helper_call_in_hardirq(void (*fn)(void *data), void *data)
+{
+	struct rasync_irq_call c = { .fn = fn, .data = data };
+	int ret;
+
+	init_completion(&c.done);
+	hrtimer_setup_on_stack(&c.timer, rasync_irq_call_fn, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hrtimer_start(&c.timer, ns_to_ktime(50 * NSEC_PER_USEC), HRTIMER_MODE_REL);
+	if (wait_for_completion_timeout(&c.done, 5 * HZ)) {
+		ret = c.hardirq;
+	} else {
+		hrtimer_cancel(&c.timer);
+		ret = -ETIMEDOUT;
+	}
+	destroy_hrtimer_on_stack(&c.timer);
+	return ret;
+}
+
+unsigned long rasync_helper_local_irq_save(void)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	return flags;
+}
+
+void rasync_helper_local_irq_restore(unsigned long flags)
+{
+	local_irq_restore(flags);
+}
+
+bool rasync_helper_irqs_disabled(void)
+{
+	return irqs_disabled();
 }
 #endif
 

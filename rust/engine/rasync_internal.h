@@ -29,6 +29,10 @@ bool rasync_helper_node_possible_cpus(int node, struct cpumask *mask);
 bool rasync_helper_node_has_possible_cpus(int node);
 void *rasync_helper_kthread_run(int (*fn)(void *), void *data);
 void rasync_helper_task_put(void *task, bool show_stack);
+int rasync_helper_call_in_hardirq(void (*fn)(void *data), void *data);
+unsigned long rasync_helper_local_irq_save(void);
+void rasync_helper_local_irq_restore(unsigned long flags);
+bool rasync_helper_irqs_disabled(void);
 void rasync_helper_complete_on_current_cpu(struct completion *x);
 void rasync_helper_yield_to_wakee(void);
 

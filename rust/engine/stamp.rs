@@ -75,6 +75,13 @@ impl Stamp {
         }
     }
 
+    /// Returns whether the entry is held by its domain's cap (read under the domain's
+    /// lock, under which the flag changes).
+    #[inline]
+    pub(crate) fn is_held(&self) -> bool {
+        self.0.load(Ordering::Relaxed) & HELD != 0
+    }
+
     /// Returns the raw stamp, for `observe.c` and `debugfs.c`.
     #[inline]
     pub(crate) fn raw(&self) -> u32 {
