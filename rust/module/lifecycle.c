@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The module loader's async guarantees, for rasync (see rust/owner.rs).
+ * The module loader's async guarantees, for rasync (see engine/owner.rs).
  *
  * kernel/module/main.c calls async_synchronize_full() after a module's init (unless
  * it was loaded with async_probe) and after its exit, before freeing its init memory
@@ -122,44 +122,4 @@ void rasync_lifecycle_unregister(void)
 	unregister_module_notifier(&rasync_module_nb);
 	/* Waits for the removal drains still running. */
 	destroy_workqueue(rasync_drain_wq);
-}
-
-/* rust/owner.rs reads a module's state at offset 0, as an int. */
-static_assert(offsetof(struct module, state) == 0);
-static_assert(sizeof(((struct module *)0)->state) == sizeof(int));
-
-bool rasync_helper_in_task(void)
-{
-	return in_task();
-}
-
-void rasync_warn_going(struct module *mod, rasync_func_t func)
-{
-	pr_warn_ratelimited("module %s has been removed: %pS runs synchronously instead of being queued\n",
-			    mod->name, func);
-}
-
-/* What a pending entry is doing: rust/owner.rs RUNNING, QUEUED, QUEUED_NO_RUNNER, HELD. */
-static const char *const rasync_pending_states[] = {
-	"running", "queued", "queued, no runner", "held by its domain's cap",
-};
-
-void rasync_warn_slow_drain(struct module *mod, bool going, unsigned int waited_s,
-			    unsigned int pending, const struct rasync_pending_func *funcs,
-			    unsigned int n)
-{
-	unsigned int i;
-
-	if (going)
-		pr_warn("removal of module %s has waited %u s for its %u pending entries (does its exit synchronize them?):\n",
-			mod->name, waited_s, pending);
-	else
-		pr_warn("loading module %s: the end of its init has waited %u s for its %u pending entries:\n",
-			mod->name, waited_s, pending);
-	for (i = 0; i < n; i++)
-		pr_warn("  pending: %pS (%s)\n", funcs[i].func,
-			funcs[i].state < ARRAY_SIZE(rasync_pending_states) ?
-			rasync_pending_states[funcs[i].state] : "?");
-	if (pending > n)
-		pr_warn("  ... and %u more (held, or between states)\n", pending - n);
 }
