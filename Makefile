@@ -11,6 +11,11 @@ LLVM ?= -19
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 export RUST_LIB_SRC ?= /usr/lib/rustlib/src/rust/library
 
+# make check-intree (and check): the intree kernel, rasync built into vmlinux.
+ifeq ($(origin INTREE_KDIR), undefined)
+INTREE_KDIR = $(eval INTREE_KDIR := $(shell $(CURDIR)/scripts/build-kernel --flavour intree --print-kdir))$(INTREE_KDIR)
+endif
+
 ifeq ($(origin KDIR), undefined)
 # Evaluated once, on first use, so the cache key is computed a single time.
 KDIR = $(eval KDIR := $(shell $(CURDIR)/scripts/build-kernel --print-kdir))$(KDIR)
@@ -26,7 +31,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 RUSTFMT_CONFIG = $(firstword $(wildcard $(KDIR)/source/.rustfmt.toml $(KDIR)/.rustfmt.toml))
 RS_FILES = $(shell find $(CURDIR)/rust $(CURDIR)/include $(CURDIR)/kunit $(CURDIR)/samples $(CURDIR)/lifecycle -name '*.rs')
 
-.PHONY: all modules install check-install setup kernel kernel-bench run check bench torture rustfmt rustfmtcheck clippy rust-analyzer clean help
+.PHONY: all modules install check-install setup kernel kernel-bench kernel-intree intree-series check-intree run check bench torture rustfmt rustfmtcheck clippy rust-analyzer clean help
 
 all: modules
 
@@ -38,8 +43,13 @@ help:
 	@echo '  setup             - install the toolchain (scripts/setup; idempotent)'
 	@echo '  kernel            - build or reuse the cached guest kernel (scripts/build-kernel)'
 	@echo '  kernel-bench      - build or reuse the cached bench kernel (no debug options)'
+	@echo '  kernel-intree     - build or reuse the cached intree kernel: the test kernel with the'
+	@echo '                      in-tree series applied, CONFIG_ASYNC_RUST=y (rasync in vmlinux)'
+	@echo '  intree-series     - write the in-tree series (git format-patch files for git am on'
+	@echo '                      Linux 7.3) into SERIES_OUT, checked with checkpatch.pl'
 	@echo '  run               - main job: boot the 2-node guest, load rasync and the sample, show traces'
 	@echo '  check             - boot the guest, run every KUnit suite, print "N passed, N failed"'
+	@echo '  check-intree      - boot the intree kernel: the kernel'"'"'s own async users on rasync'
 	@echo '  bench             - on the bench kernel under QEMU -icount: rasync against the kernel'"'"'s'
 	@echo '                      async_schedule() (W1-W5), writes BENCHMARKS.md and bench/ratios.png'
 	@echo '  torture           - the torture run for DURATION seconds (default 600) and 50 load/unload cycles'
@@ -49,12 +59,14 @@ help:
 	@echo '  rust-analyzer     - write rust-project.json for editors'
 	@echo '  clean             - remove build products from this tree'
 	@echo 'variables:'
+	@echo '  INTREE_KDIR=dir      the intree kernel for check-intree (default: the cached one)'
 	@echo '  KDIR=/path/to/build  your own Rust-enabled kernel build (default: cached guest kernel;'
 	@echo '                       with KDIR= set, make bench uses it too)'
 	@echo '  BENCH_CLOCK=icount|wall  make bench: instruction-counted guest time (default) or wall'
 	@echo '  LLVM=-19             as passed to the kernel build (LLVM=1 for an unsuffixed toolchain)'
 	@echo '  RASYNC_CACHE=dir     where the guest kernel is cached (default ~/.cache/rasync)'
 	@echo '  INSTALL_MOD_PATH=dir  make install: prefix of /lib/modules (as for the kernel)'
+	@echo '  SERIES_OUT=dir       make intree-series: where the patches go (default build/intree-series)'
 	@echo '  RASYNC_KIT=dir       make install: where Module.symvers and include/ go'
 	@echo '                       (default INSTALL_MOD_PATH/usr/src/rasync)'
 
@@ -66,6 +78,14 @@ kernel: setup
 
 kernel-bench: setup
 	@$(CURDIR)/scripts/build-kernel --flavour bench
+
+kernel-intree: setup
+	@$(CURDIR)/scripts/build-kernel --flavour intree
+
+# The engine's files come from rust/ and include/ here: the series is written, not kept.
+SERIES_OUT ?= $(CURDIR)/build/intree-series
+intree-series:
+	@$(CURDIR)/scripts/intree-series --out $(SERIES_OUT)
 
 modules:
 	$(KMAKE) modules
@@ -118,6 +138,9 @@ check: check-install
 run check torture:
 	$(MAKE) --no-print-directory modules KDIR=$(KDIR)
 	@RASYNC_TORTURE_DURATION=$(DURATION) $(CURDIR)/scripts/vm-run --kdir $(KDIR) $@
+
+check-intree: setup
+	@$(CURDIR)/scripts/vm-run --kdir $(INTREE_KDIR) intree
 
 # The bench modules are built from a copy of the sources (build/bench-src; Kbuild's MO=
 # needs a clean source tree), so the test modules built here stay current.

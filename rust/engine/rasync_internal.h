@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Functions the C side of rasync.ko provides to its Rust side (declared again, with
- * Rust types, in the `extern "C"` blocks of numa.rs, lock.rs, domain.rs, engine.rs and
- * wait.rs).
+ * Functions the C side of the engine and its host provide to the Rust side (declared
+ * again, with Rust types, in the `extern "C"` blocks of numa.rs, lock.rs, domain.rs,
+ * engine.rs, wq.rs and wait.rs), and the engine's Rust functions C calls.
  * None of them is exported.
  */
 #ifndef _RASYNC_INTERNAL_H
 #define _RASYNC_INTERNAL_H
 
 #include <linux/completion.h>
+#include <linux/cpumask.h>
 #include <linux/jump_label.h>
 #include <linux/ktime.h>
 #include <linux/spinlock.h>
@@ -24,8 +25,7 @@ void rasync_helper_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
 void rasync_helper_domain_layout(size_t *size, size_t *pending, size_t *waiters,
 				 size_t *registered, size_t *dying);
 void rasync_helper_set_fail_nth(unsigned int n);
-int rasync_helper_wq_sysfs_write(const char *wq, const char *attr, const char *val);
-int rasync_helper_wq_sysfs_node_cpumask(const char *wq, int node);
+bool rasync_helper_node_possible_cpus(int node, struct cpumask *mask);
 bool rasync_helper_node_has_possible_cpus(int node);
 void *rasync_helper_kthread_run(int (*fn)(void *), void *data);
 void rasync_helper_task_put(void *task, bool show_stack);
@@ -43,9 +43,7 @@ void *rasync_entry_alloc(gfp_t flags);
 extern struct kmem_cache *rasync_entry_cache;
 size_t rasync_entry_cache_object_size(void);
 
-/* lifecycle.c */
-int rasync_lifecycle_register(void);
-void rasync_lifecycle_unregister(void);
+/* messages.c */
 bool rasync_helper_in_task(void);
 void rasync_warn_going(struct module *mod, rasync_func_t func);
 /* One pending function named by a slow drain's warning (rust/owner.rs Pending). */
@@ -57,21 +55,34 @@ void rasync_warn_slow_drain(struct module *mod, bool going, unsigned int waited_
 			    unsigned int pending, const struct rasync_pending_func *funcs,
 			    unsigned int n);
 
-/* exports.c */
 void rasync_warn_not_created(const void *domain);
 
-/* module.rs */
+/* loader.rs: the module loader's fixed points, called by the host */
 void rasync_module_drain(struct module *mod, bool going);
 void rasync_module_coming(struct module *mod);
 bool rasync_module_busy(struct module *mod);
 void rasync_module_init_done(struct module *mod);
 
-/* params.c; the two variables are read by rust/params.rs */
+/*
+ * Provided by the host (module/ for rasync.ko, builtin/ for vmlinux).
+ *
+ * Parameters; the two variables are read by params.rs.
+ */
 extern unsigned int rasync_max_work;
 extern bool rasync_initcall_debug;
 void rasync_param_set_max_work(unsigned int value);
 bool rasync_param_initcall_debug(void);
 bool rasync_param_numa_strict(void);
+
+/* Workqueue attributes (wq.rs): the flags, one pod for all CPUs, one node's CPUs. */
+struct workqueue_struct;
+unsigned int rasync_host_wq_flags(void);
+int rasync_host_wq_system_wide(struct workqueue_struct *wq, const char *name);
+int rasync_host_wq_node(struct workqueue_struct *wq, const char *name, int node);
+
+/* module/lifecycle.c */
+int rasync_lifecycle_register(void);
+void rasync_lifecycle_unregister(void);
 
 /* demangle.rs */
 bool rasync_demangle(const char *sym, char *buf, size_t size);

@@ -8,8 +8,6 @@
 
 #include <linux/export.h>
 #include <linux/printk.h>
-#include <linux/sched/task_stack.h>
-#include <linux/mm.h>
 #include "rasync_internal.h"
 
 EXPORT_SYMBOL_GPL(__rasync_schedule_node);
@@ -46,21 +44,3 @@ EXPORT_SYMBOL_GPL(rasync_domain_lock_key);
 const char rasync_domain_lock_name[] = "rasync_domain.lock";
 EXPORT_SYMBOL_GPL(rasync_domain_lock_name);
 #endif
-
-/*
- * rasync_domain_destroy() of a domain rasync_domain_create() did not make (exports.rs):
- * a static one is named by its symbol, others by where they live (hashed address).
- */
-void rasync_warn_not_created(const void *domain)
-{
-	static const char fmt_tail[] = "was not created by rasync_domain_create(): refused, not freed";
-
-	if (object_is_on_stack(domain))
-		pr_err_ratelimited("rasync_domain_destroy: domain %p on the stack %s\n",
-				   domain, fmt_tail);
-	else if (virt_addr_valid(domain))
-		pr_err_ratelimited("rasync_domain_destroy: domain %p in allocated memory %s\n",
-				   domain, fmt_tail);
-	else
-		pr_err_ratelimited("rasync_domain_destroy: domain %ps %s\n", domain, fmt_tail);
-}

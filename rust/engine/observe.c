@@ -170,7 +170,8 @@ static void show_hist(struct seq_file *m, const char *what, size_t offset)
 		if (i + 1 == RASYNC_HIST_BUCKETS)
 			seq_printf(m, "  %8u..     %12llu\n", i ? 1u << i : 0, sum[i]);
 		else
-			seq_printf(m, "  %8u..%-8u %8llu\n", i ? 1u << i : 0, (2u << i) - 1, sum[i]);
+			seq_printf(m, "  %8u..%-8u %8llu\n", i ? 1u << i : 0, (2u << i) - 1,
+				   sum[i]);
 	}
 }
 

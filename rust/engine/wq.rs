@@ -41,11 +41,12 @@
 //!   which C's best-effort placement does. Both together are out of a module's reach:
 //!   a pool confined to one node counts against that node's share.
 //!
-//! `apply_workqueue_attrs()` is not exported to modules, so the attributes are set
-//! through each queue's own sysfs files (`WQ_SYSFS`), under
-//! `/sys/devices/virtual/workqueue/<name>/`. If a write fails, rasync warns: `rasync`
-//! then keeps the system's scope, and a node whose queue cannot be restricted has its
-//! entries run on `rasync`.
+//! The host sets the attributes: `apply_workqueue_attrs()` is not exported to modules,
+//! so `rasync.ko` writes each queue's own sysfs files (`WQ_SYSFS`), under
+//! `/sys/devices/virtual/workqueue/<name>/`; built into vmlinux, the engine applies them
+//! directly, and raises `min_active` to `WQ_DFL_ACTIVE` as `kernel/async.c` does. If
+//! that fails, rasync warns: `rasync` then keeps the system's scope, and a node whose
+//! queue cannot be restricted has its entries run on `rasync`.
 //!
 //! A node whose CPUs are all offline gets `min_active` (8) on its queue; rasync sends its
 //! entries to `rasync` meanwhile ([`crate::numa::node_has_cpus`]).
@@ -134,9 +135,11 @@ unsafe impl Send for OwnedWorkqueue {}
 unsafe impl Sync for OwnedWorkqueue {}
 
 impl OwnedWorkqueue {
-    /// Allocates an unbound workqueue called `name`, visible in sysfs.
+    /// Allocates an unbound workqueue called `name` (with the host's flags: `WQ_SYSFS`
+    /// for the module).
     fn new_unbound(name: &CStr) -> Result<Self> {
-        let flags = bindings::wq_flags_WQ_UNBOUND | bindings::wq_flags_WQ_SYSFS;
+        // SAFETY: the host's function only returns a constant.
+        let flags = bindings::wq_flags_WQ_UNBOUND | unsafe { rasync_host_wq_flags() };
         let max_active = bindings::wq_consts_WQ_MAX_ACTIVE as i32;
         // SAFETY: the format "%s" reads exactly one variadic argument, `name`, a
         // NUL-terminated string; the workqueue copies it.
@@ -158,7 +161,10 @@ impl OwnedWorkqueue {
     /// spans the nodes, so work queued from any node may have all of `max_active` active.
     fn new_system_wide(name: &CStr) -> Result<Self> {
         let wq = Self::new_unbound(name)?;
-        if let Err(e) = set_sysfs_attr(name, c"affinity_scope", c"system") {
+        // SAFETY: `wq` is live (type invariant) and `name` is NUL-terminated; both
+        // outlive the call.
+        let ret = unsafe { rasync_host_wq_system_wide(wq.as_raw(), name.as_char_ptr()) };
+        if let Err(e) = to_result(ret) {
             pr_warn!(
                 "{name:?}: cannot give it one pod for all CPUs ({e:?}); a node runs only its CPU share of {} entries at once\n",
                 bindings::wq_consts_WQ_MAX_ACTIVE
@@ -170,13 +176,11 @@ impl OwnedWorkqueue {
     /// Allocates `rasync_node<node>`, restricted to `node`'s possible CPUs; `None` (with a
     /// warning) if it cannot be restricted.
     fn new_node(node: i32) -> Result<Option<Self>> {
-        extern "C" {
-            fn rasync_helper_wq_sysfs_node_cpumask(wq: *const c_char, node: c_int) -> c_int;
-        }
         let name = CString::try_from_fmt(fmt!("rasync_node{node}"))?;
         let wq = Self::new_unbound(&name)?;
-        // SAFETY: `name` is NUL-terminated and outlives the call.
-        let ret = unsafe { rasync_helper_wq_sysfs_node_cpumask(name.as_char_ptr(), node) };
+        // SAFETY: `wq` is live (type invariant) and `name` is NUL-terminated; both
+        // outlive the call.
+        let ret = unsafe { rasync_host_wq_node(wq.as_raw(), name.as_char_ptr(), node) };
         match to_result(ret) {
             Ok(()) => Ok(Some(wq)),
             Err(e) => {
@@ -190,19 +194,20 @@ impl OwnedWorkqueue {
     }
 }
 
-/// Writes `val` to the sysfs attribute `attr` of the workqueue `name` (it has `WQ_SYSFS`).
-fn set_sysfs_attr(name: &CStr, attr: &CStr, val: &CStr) -> Result {
-    extern "C" {
-        fn rasync_helper_wq_sysfs_write(
-            wq: *const c_char,
-            attr: *const c_char,
-            val: *const c_char,
-        ) -> c_int;
-    }
-    // SAFETY: the three strings are NUL-terminated and outlive the call.
-    to_result(unsafe {
-        rasync_helper_wq_sysfs_write(name.as_char_ptr(), attr.as_char_ptr(), val.as_char_ptr())
-    })
+// The host shapes the workqueues: `rasync.ko` through their sysfs files (`WQ_SYSFS`,
+// `module/wq_sysfs.c`), the built-in engine with `apply_workqueue_attrs()` (not
+// exported to modules). Each returns 0 or a negative errno.
+extern "C" {
+    fn rasync_host_wq_flags() -> u32;
+    fn rasync_host_wq_system_wide(
+        wq: *mut bindings::workqueue_struct,
+        name: *const c_char,
+    ) -> c_int;
+    fn rasync_host_wq_node(
+        wq: *mut bindings::workqueue_struct,
+        name: *const c_char,
+        node: c_int,
+    ) -> c_int;
 }
 
 impl core::ops::Deref for OwnedWorkqueue {

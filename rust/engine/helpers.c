@@ -11,7 +11,6 @@
 #include <linux/topology.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
-#include <linux/fs.h>
 #include <linux/hrtimer.h>
 #include <linux/irqflags.h>
 #include <linux/kthread.h>
@@ -92,29 +91,8 @@ void rasync_helper_set_fail_nth(unsigned int n)
 }
 #endif
 
-/*
- * Writes @val to /sys/devices/virtual/workqueue/@wq/@attr. apply_workqueue_attrs() is
- * not exported to modules, so sysfs (WQ_SYSFS) is the only way a module can make its
- * unbound workqueue strictly NUMA-affine.
- */
-int rasync_helper_wq_sysfs_write(const char *wq, const char *attr, const char *val)
-{
-	char path[96];
-	struct file *file;
-	loff_t pos = 0;
-	ssize_t ret;
-
-	snprintf(path, sizeof(path), "/sys/devices/virtual/workqueue/%s/%s", wq, attr);
-	file = filp_open(path, O_WRONLY, 0);
-	if (IS_ERR(file))
-		return PTR_ERR(file);
-	ret = kernel_write(file, val, strlen(val), &pos);
-	filp_close(file, NULL);
-	return ret < 0 ? ret : 0;
-}
-
-/* The possible CPUs of @node (those it will hold once online); false if none, or no memory. */
-static bool node_possible_cpus(int node, struct cpumask *mask)
+/* The possible CPUs of @node (those it will hold once online); false if none. */
+bool rasync_helper_node_possible_cpus(int node, struct cpumask *mask)
 {
 	int cpu;
 
@@ -133,29 +111,7 @@ bool rasync_helper_node_has_possible_cpus(int node)
 
 	if (!rasync_helper_node_online(node) || !zalloc_cpumask_var(&mask, GFP_KERNEL))
 		return false;
-	ret = node_possible_cpus(node, mask);
-	free_cpumask_var(mask);
-	return ret;
-}
-
-/*
- * Restricts the workqueue @wq (WQ_SYSFS) to the possible CPUs of @node through its
- * sysfs "cpumask": the workqueue then counts only that node's CPUs, so the node's share
- * of max_active is all of it (wq_update_node_max_active()).
- */
-int rasync_helper_wq_sysfs_node_cpumask(const char *wq, int node)
-{
-	cpumask_var_t mask;
-	char *val = NULL;
-	int ret = -ENOMEM;
-
-	if (!zalloc_cpumask_var(&mask, GFP_KERNEL))
-		return -ENOMEM;
-	if (!node_possible_cpus(node, mask))
-		ret = -ENODEV;
-	else if ((val = kasprintf(GFP_KERNEL, "%*pb\n", cpumask_pr_args(mask))))
-		ret = rasync_helper_wq_sysfs_write(wq, "cpumask", val);
-	kfree(val);
+	ret = rasync_helper_node_possible_cpus(node, mask);
 	free_cpumask_var(mask);
 	return ret;
 }

@@ -8,9 +8,9 @@
 //! a reference on it, so none of them can still call in by then.
 //!
 //! rasync also stands in for the module loader's `async_synchronize_full()` calls: a
-//! module notifier (`lifecycle.c`) calls [`rasync_module_drain`] when a module goes live
-//! and when it goes away, and it waits there for that module's entries
-//! ([`crate::owner`]).
+//! module notifier (`lifecycle.c`) calls the engine's loader hooks
+//! ([`crate::loader`]) when a module comes, goes live and goes away, and waits there
+//! for that module's entries ([`crate::owner`]).
 //!
 //! # Examples
 //!
@@ -20,7 +20,7 @@
 //!
 //! C header: [`include/linux/module.h`](srctree/include/linux/module.h)
 
-use crate::{domain, engine, engine::Engine};
+use crate::{domain, engine::Engine};
 use kernel::prelude::*;
 
 extern "C" {
@@ -72,37 +72,4 @@ impl PinnedDrop for Rasync {
         self.engine.unpublish();
         pr_info!("unloaded: no entries left, workqueues destroyed\n");
     }
-}
-
-/// Called by the module notifier at `MODULE_STATE_LIVE`, after the end-of-init drain (or
-/// instead of it, for a module loaded with `async_probe`): the loader frees `module`'s
-/// init memory next, so the domains defined there leave debugfs's list now.
-#[no_mangle]
-pub(crate) extern "C" fn rasync_module_init_done(module: engine::Owner) {
-    if let Some(engine) = engine::get() {
-        engine.registry().forget_init(module);
-    }
-}
-
-/// Called by the module notifier: waits for the entries of `module`; `going` means the
-/// module is being removed (its record is then closed).
-#[no_mangle]
-pub(crate) extern "C" fn rasync_module_drain(module: engine::Owner, going: bool) {
-    if let Some(engine) = engine::get() {
-        engine.drain_owner(module, going);
-    }
-}
-
-/// Called by the module notifier when `module` comes, before its init runs.
-#[no_mangle]
-pub(crate) extern "C" fn rasync_module_coming(module: engine::Owner) {
-    if let Some(engine) = engine::get() {
-        engine.open_owner(module);
-    }
-}
-
-/// Returns whether `module` has entries pending (module notifier, at removal).
-#[no_mangle]
-pub(crate) extern "C" fn rasync_module_busy(module: engine::Owner) -> bool {
-    engine::get().is_some_and(|engine| engine.owner_busy(module))
 }

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The built-in host's services to the engine (rasync_internal.h), in place of
+ * rasync.ko's module/:
+ *
+ *  - parameters: rasync.max_work=, rasync.initcall_debug= (also on with the kernel's
+ *    own initcall_debug) and rasync.numa_strict= on the command line, the first two
+ *    writable in /sys/module/rasync/parameters/;
+ *  - the workqueues' attributes, with apply_workqueue_attrs() (there is no sysfs yet
+ *    at async_init() time) and a min_active raised to WQ_DFL_ACTIVE, as async.c does;
+ *    they appear in sysfs at late_initcall;
+ *  - a module notifier for what the loader's own waits (async_synchronize_module())
+ *    do not cover: a module's owner record when it comes, its init-memory domains
+ *    leaving debugfs's list when it was loaded with async_probe (no wait then), and
+ *    the record of a module that goes away with nothing pending;
+ *  - debugfs rasync/, at late_initcall.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpumask.h>
+#include <linux/init.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/notifier.h>
+#include <linux/numa.h>
+#include <linux/workqueue.h>
+#include "rasync_internal.h"
+#include "builtin.h"
+
+/* Read by engine/params.rs directly (READ_ONCE()), without a call per entry. */
+unsigned int rasync_max_work = 32768;
+module_param_named(max_work, rasync_max_work, uint, 0644);
+MODULE_PARM_DESC(max_work,
+		 "Run synchronously once more than this many entries are pending (default 32768, as MAX_WORK in kernel/async.c)");
+
+bool rasync_initcall_debug;
+module_param_named(initcall_debug, rasync_initcall_debug, bool, 0644);
+MODULE_PARM_DESC(initcall_debug,
+		 "Print kernel/async.c's initcall_debug trace lines (for scripts/bootgraph.pl); on with initcall_debug");
+
+static bool numa_strict = true;
+module_param(numa_strict, bool, 0444);
+MODULE_PARM_DESC(numa_strict,
+		 "Run entries scheduled on a node strictly on that node's CPUs (default 1; 0: best effort, as kernel/async.c)");
+
+bool rasync_param_numa_strict(void)
+{
+	return READ_ONCE(numa_strict);
+}
+
+void rasync_param_set_max_work(unsigned int value)
+{
+	WRITE_ONCE(rasync_max_work, value);
+}
+
+bool rasync_param_initcall_debug(void)
+{
+	return READ_ONCE(rasync_initcall_debug);
+}
+
+/* The engine's workqueues, made visible in sysfs once sysfs is up. */
+static struct workqueue_struct *rasync_wqs[1 + MAX_NUMNODES];
+static unsigned int rasync_nr_wqs;
+
+unsigned int rasync_host_wq_flags(void)
+{
+	return 0;
+}
+
+/* Applies one pod for all CPUs (@node NUMA_NO_NODE) or @node's possible CPUs. */
+static int rasync_wq_apply(struct workqueue_struct *wq, int node)
+{
+	struct workqueue_attrs *attrs = alloc_workqueue_attrs();
+	int ret = -ENODEV;
+
+	if (!attrs)
+		return -ENOMEM;
+	if (node == NUMA_NO_NODE)
+		attrs->affn_scope = WQ_AFFN_SYSTEM;
+	else if (!rasync_helper_node_possible_cpus(node, attrs->cpumask))
+		goto out;
+	ret = apply_workqueue_attrs(wq, attrs);
+	if (ret)
+		goto out;
+	/* As async_init() does for "async": interdependent entries must not stall. */
+	workqueue_set_min_active(wq, WQ_DFL_ACTIVE);
+	if (rasync_nr_wqs < ARRAY_SIZE(rasync_wqs))
+		rasync_wqs[rasync_nr_wqs++] = wq;
+out:
+	free_workqueue_attrs(attrs);
+	return ret;
+}
+
+int rasync_host_wq_system_wide(struct workqueue_struct *wq, const char *name)
+{
+	return rasync_wq_apply(wq, NUMA_NO_NODE);
+}
+
+int rasync_host_wq_node(struct workqueue_struct *wq, const char *name, int node)
+{
+	return rasync_wq_apply(wq, node);
+}
+
+static int rasync_module_notify(struct notifier_block *nb, unsigned long action, void *data)
+{
+	struct module *mod = data;
+
+	switch (action) {
+	case MODULE_STATE_COMING:
+		rasync_module_coming(mod);
+		break;
+	case MODULE_STATE_LIVE:
+		/* do_init_module() waits, and forgets them, unless async_probe. */
+		if (mod->async_probe_requested)
+			rasync_module_init_done(mod);
+		break;
+	case MODULE_STATE_GOING:
+		/*
+		 * With entries pending, the loader waits for them next (after exit(), or
+		 * after a failed init); a load that failed before init has none.
+		 */
+		if (!rasync_module_busy(mod))
+			rasync_module_drain(mod, true);
+		break;
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block rasync_module_nb = {
+	.notifier_call = rasync_module_notify,
+};
+
+void __init rasync_builtin_host_init(void)
+{
+	if (initcall_debug)
+		rasync_initcall_debug = true;
+	WARN_ON(register_module_notifier(&rasync_module_nb));
+}
+
+static int __init rasync_late_init(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < rasync_nr_wqs; i++)
+		if (workqueue_sysfs_register(rasync_wqs[i]))
+			pr_warn("workqueue %u of %u not in sysfs\n", i + 1, rasync_nr_wqs);
+	rasync_debugfs_init();
+	return 0;
+}
+late_initcall(rasync_late_init);
