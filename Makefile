@@ -76,7 +76,7 @@ help:
 	@echo '  KDIR=/path/to/build  your own Rust-enabled kernel build (default: cached guest kernel;'
 	@echo '                       with KDIR= set, make bench uses it too)'
 	@echo '  BENCH_CLOCK=icount|wall  make bench: instruction-counted guest time (default) or wall'
-	@echo '  BOOTS=n              make bench-kernel: boots per kernel (default 5)'
+	@echo '  BOOTS=n              make bench-kernel: boots per kernel (default 7)'
 	@echo '  BENCH_ASYNC_KDIR=dir, BENCH_INTREE_KDIR=dir  make bench-kernel: the two kernels'
 	@echo '  LLVM=-19             as passed to the kernel build (LLVM=1 for an unsuffixed toolchain)'
 	@echo '  RASYNC_CACHE=dir     where the guest kernel is cached (default ~/.cache/rasync)'
@@ -161,7 +161,7 @@ check-intree: setup
 	@$(CURDIR)/scripts/vm-run --kdir $(INTREE_KDIR) intree
 
 # W6-W9: the kernel's own async users, BOOTS boots of each bench kernel (scripts/kbench).
-BOOTS ?= 5
+BOOTS ?= 7
 bench-kernel: setup
 	@$(CURDIR)/scripts/kbench --async $(BENCH_ASYNC_KDIR) --rasync $(BENCH_INTREE_KDIR) \
 		--boots $(BOOTS)
