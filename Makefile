@@ -12,9 +12,12 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 export RUST_LIB_SRC ?= /usr/lib/rustlib/src/rust/library
 
 # make check-intree (and check): the intree kernel, rasync built into vmlinux.
+INTREE_KDIR_GIVEN := $(filter-out undefined,$(origin INTREE_KDIR))
 ifeq ($(origin INTREE_KDIR), undefined)
 INTREE_KDIR = $(eval INTREE_KDIR := $(shell $(CURDIR)/scripts/build-kernel --flavour intree --print-kdir))$(INTREE_KDIR)
 endif
+# make check-intree-c: the same kernel with CONFIG_ASYNC_RUST off (async.c serving).
+INTREE_C_KDIR = $(eval INTREE_C_KDIR := $(shell $(CURDIR)/scripts/build-kernel --flavour intree-c --print-kdir))$(INTREE_C_KDIR)
 
 # make bench-kernel: the bench kernel (kernel/async.c) and the same with CONFIG_ASYNC_RUST
 # (the bench-intree flavour), built on first use.
@@ -40,7 +43,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 RUSTFMT_CONFIG = $(firstword $(wildcard $(KDIR)/source/.rustfmt.toml $(KDIR)/.rustfmt.toml))
 RS_FILES = $(shell find $(CURDIR)/rust $(CURDIR)/include $(CURDIR)/kunit $(CURDIR)/samples $(CURDIR)/lifecycle -name '*.rs')
 
-.PHONY: all modules install check-install setup kernel kernel-bench kernel-intree kernel-bench-intree intree-series check-intree run check bench bench-kernel torture rustfmt rustfmtcheck clippy rust-analyzer clean help
+.PHONY: all modules install check-install setup kernel kernel-bench kernel-intree kernel-bench-intree intree-series intree-modules check-intree check-intree-c run check bench bench-kernel torture rustfmt rustfmtcheck clippy rust-analyzer clean help
 
 all: modules
 
@@ -60,6 +63,8 @@ help:
 	@echo '  run               - main job: boot the 2-node guest, load rasync and the sample, show traces'
 	@echo '  check             - boot the guest, run every KUnit suite, print "N passed, N failed"'
 	@echo '  check-intree      - boot the intree kernel: the kernel'"'"'s own async users on rasync'
+	@echo '  check-intree-c    - negative control: the same suite on that kernel with CONFIG_ASYNC_RUST'
+	@echo '                      off (kernel/async.c serving) must fail'
 	@echo '  bench             - on the bench kernel under QEMU -icount: rasync against the kernel'"'"'s'
 	@echo '                      async_schedule() (W1-W5), writes BENCHMARKS.md and bench/ratios.png'
 	@echo '  bench-kernel      - the kernel'"'"'s own async users (W6-W9: boot, disks, module loading,'
@@ -140,6 +145,7 @@ check-install:
 
 clean:
 	$(KMAKE) clean
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/kunit/intree LLVM=$(LLVM) clean
 	rm -rf $(CURDIR)/build
 
 # run and check prepare everything themselves: toolchain, kernel, modules.
@@ -153,12 +159,31 @@ BENCH_CLOCK ?= icount
 
 check: check-install
 
+# make check ends with the intree guest (check-intree): on the cached kernels, or with
+# INTREE_KDIR= given; RASYNC_INTREE=0 leaves it out.
+RASYNC_INTREE ?= $(if $(filter 0,$(OWN_KERNEL))$(INTREE_KDIR_GIVEN),1,0)
+
 run check torture:
 	$(MAKE) --no-print-directory modules KDIR=$(KDIR)
 	@RASYNC_TORTURE_DURATION=$(DURATION) $(CURDIR)/scripts/vm-run --kdir $(KDIR) $@
+	@if [ $@ = check ] && [ "$(RASYNC_INTREE)" = 1 ]; then \
+		$(MAKE) --no-print-directory check-intree; fi
+
+# The intree guest's test modules (kunit/intree/) build against the intree kernel only.
+intree-modules:
+	$(MAKE) -C $(INTREE_KDIR) M=$(CURDIR)/kunit/intree LLVM=$(LLVM) modules
 
 check-intree: setup
+	$(MAKE) --no-print-directory intree-modules INTREE_KDIR=$(INTREE_KDIR)
 	@$(CURDIR)/scripts/vm-run --kdir $(INTREE_KDIR) intree
+
+# The suite must fail when async.c serves <linux/async.h>; the guest's logs stay in
+# build/intree/ (the next check-intree rebuilds kunit/intree/ for its own kernel).
+check-intree-c: setup
+	$(MAKE) --no-print-directory intree-modules INTREE_KDIR=$(INTREE_C_KDIR)
+	@if $(CURDIR)/scripts/vm-run --kdir $(INTREE_C_KDIR) intree; then \
+		echo "negative control FAILED: the intree suite passed with kernel/async.c serving"; exit 1; \
+	else echo "negative control OK: the intree suite failed with kernel/async.c serving"; fi
 
 # W6-W9: the kernel's own async users, BOOTS boots of each bench kernel (scripts/kbench).
 BOOTS ?= 7

@@ -6,7 +6,7 @@
  * ports by renaming. Build your module against this header and rasync's
  * Module.symvers (KBUILD_EXTRA_SYMBOLS); rasync.ko must be loaded first.
  *
- * Differences from <linux/async.h> (see rust/engine.rs for the design):
+ * Differences from <linux/async.h> (see rust/engine/engine.rs for the design):
  *  - rasync_schedule_dev_nocall() is exported (async_schedule_dev_nocall() is not);
  *  - rasync_domain_create()/rasync_domain_destroy() add heap-allocated domains,
  *    and rasync_schedule_node_nocall() is _dev_nocall() for any data and node;

@@ -51,7 +51,9 @@ static struct rasync_domain *to_rasync(struct async_domain *domain)
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 struct lock_class_key async_domain_lock_key;
 EXPORT_SYMBOL_GPL(async_domain_lock_key);
-const char async_domain_lock_name[] = "async_domain.lock";
+/* Exported: every domain's lock must name the key with this very string. */
+const char async_domain_lock_name[] =
+	"async_domain.lock";
 EXPORT_SYMBOL_GPL(async_domain_lock_name);
 #endif
 

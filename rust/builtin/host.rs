@@ -12,8 +12,8 @@
 //! ```c
 //! void __init async_init(void)
 //! {
-//! 	if (rasync_builtin_init())
-//! 		panic("async: the Rust engine did not start\n");
+//!     if (rasync_builtin_init())
+//!         panic("async: the Rust engine did not start\n");
 //! }
 //! ```
 //!

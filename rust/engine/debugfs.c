@@ -8,7 +8,7 @@
  *            state (queued, held, running) and age - the file to read when boot hangs
  *   timing   write 1 to time every entry (fills the histograms), 0 to stop
  *
- * The walks are in Rust (rust/debugfs.rs); this file prints what they hand over.
+ * The walks are in Rust (debugfs.rs); this file prints what they hand over.
  */
 
 #include <linux/debugfs.h>
@@ -51,7 +51,7 @@ static int stats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(stats);
 
-/* One domain's header line; called by rust/debugfs.rs with the domain's lock held. */
+/* One domain's header line; called by debugfs.rs with the domain's lock held. */
 void rasync_seq_domain(struct seq_file *m, const struct rasync_domain *d, const char *name,
 		       u64 pending)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rasync's slab cache of entries (rust/entry.rs). kernel/async.c kmalloc()s each
+ * rasync's slab cache of entries (entry.rs). kernel/async.c kmalloc()s each
  * struct async_entry (96 bytes, kmalloc-96); a cache of its own sizes rasync's entries
  * exactly, and kmem_cache_alloc() is the slab fast path without the size-class lookup
  * that Rust's KBox pays (it allocates through krealloc_node_align()).
@@ -9,7 +9,7 @@
 #include <linux/slab.h>
 #include "rasync_internal.h"
 
-/* Read by rust/entry.rs, which calls the slab functions on it directly. */
+/* Read by entry.rs, which calls the slab functions on it directly. */
 struct kmem_cache *rasync_entry_cache;
 
 int rasync_entry_cache_create(size_t size, size_t align)

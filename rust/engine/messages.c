@@ -29,7 +29,7 @@ void rasync_warn_going(struct module *mod, rasync_func_t func)
 			    mod->name, func);
 }
 
-/* What a pending entry is doing: rust/owner.rs RUNNING, QUEUED, QUEUED_NO_RUNNER, HELD. */
+/* What a pending entry is doing: owner.rs RUNNING, QUEUED, QUEUED_NO_RUNNER, HELD. */
 static const char *const rasync_pending_states[] = {
 	"running", "queued", "queued, no runner", "held by its domain's cap",
 };

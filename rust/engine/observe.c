@@ -2,7 +2,7 @@
 /*
  * Observation: rasync's tracepoints (rasync_trace.h), queue-delay and run-time
  * histograms, and the entries' time stamps. All of it sits behind one static key,
- * rasync_observe, which rust/observe.rs tests on the hot path: a patched-out jump
+ * rasync_observe, which observe.rs tests on the hot path: a patched-out jump
  * while nothing observes. The key is on while any rasync tracepoint is enabled or
  * timing is switched on (debugfs rasync/timing); the histograms fill while it is on.
  */
@@ -74,7 +74,7 @@ static unsigned int bucket(u64 ns)
 }
 
 /*
- * Entry stamps (rust/stamp.rs): bits 31..3 a time, bit 0 set if it is in units of
+ * Entry stamps (stamp.rs): bits 31..3 a time, bit 0 set if it is in units of
  * 1024 ns (ktime), clear if in jiffies; bits 1 and 2 are the entry's state.
  */
 #define STAMP_FINE	1u

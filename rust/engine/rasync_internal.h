@@ -46,7 +46,7 @@ size_t rasync_entry_cache_object_size(void);
 /* messages.c */
 bool rasync_helper_in_task(void);
 void rasync_warn_going(struct module *mod, rasync_func_t func);
-/* One pending function named by a slow drain's warning (rust/owner.rs Pending). */
+/* One pending function named by a slow drain's warning (owner.rs Pending). */
 struct rasync_pending_func {
 	rasync_func_t func;
 	unsigned int state;
@@ -94,7 +94,7 @@ ktime_t rasync_trace_waiting(void);
 void rasync_trace_continuing(ktime_t start);
 const char *rasync_func_name(rasync_func_t func, char *sym, char **alloc, bool offset);
 
-/* observe.c (tracepoints, histograms, stamps); rust/observe.rs and rust/stamp.rs */
+/* observe.c (tracepoints, histograms, stamps); observe.rs and stamp.rs */
 struct rasync_observe_key {
 	struct static_key_false key;
 };
@@ -115,7 +115,7 @@ u64 rasync_observe_wait_begin(u64 cookie, const void *domain);
 void rasync_observe_wait_end(u64 cookie, const void *domain, u64 start_ns);
 void rasync_observe_show_hist(struct seq_file *m);
 
-/* debugfs.c; rust/debugfs.rs fills and walks */
+/* debugfs.c; debugfs.rs fills and walks */
 #define RASYNC_SYNC_REASONS	5	/* enum rasync_why from RASYNC_SYNC_NOMEM on */
 struct rasync_global_counts {
 	u64 scheduled;		/* cookies handed out */

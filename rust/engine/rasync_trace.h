@@ -2,7 +2,7 @@
 /*
  * rasync's tracepoints (TRACE_SYSTEM rasync): trace-cmd record -e rasync, perf.
  * Defined in observe.c. Each one's registration turns on rasync_observe, the static
- * key behind which rasync's hot path calls them (rust/observe.rs).
+ * key behind which rasync's hot path calls them (observe.rs).
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM rasync
@@ -15,7 +15,7 @@
 int rasync_observe_reg(void);
 void rasync_observe_unreg(void);
 
-/* How a call was scheduled; rust/observe.rs `Why` mirrors it. */
+/* How a call was scheduled; observe.rs `Why` mirrors it. */
 #define RASYNC_WHY						\
 	EM(RASYNC_QUEUED, "queued")				\
 	EM(RASYNC_HELD, "held")					\

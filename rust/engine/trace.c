@@ -5,7 +5,7 @@
  * while the initcall_debug parameter is set. %pS has no Rust equivalent, hence C.
  *
  * The function is printed as %pS prints it (sprint_symbol()), except that a Rust v0
- * name (_R...) is demangled by rust/demangle.rs into characters scripts/bootgraph.pl
+ * name (_R...) is demangled by demangle.rs into characters scripts/bootgraph.pl
  * accepts, e.g. "rasync_sample_main.probe.Probes.probe.closure0+0x27/0x40 [rasync_sample]":
  * for closures scheduled through include/rasync.rs, the user's closure, not rasync's
  * trampoline.

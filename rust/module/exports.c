@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Export table for the functions rasync implements in Rust (rust/exports.rs).
+ * Export table for the functions rasync implements in Rust (engine/exports.rs).
  * The prototypes come from include/rasync.h, so the compiler checks them.
  */
 

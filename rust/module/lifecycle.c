@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The module loader's async guarantees, for rasync (see rust/owner.rs).
+ * The module loader's async guarantees, for rasync (see engine/owner.rs).
  *
  * kernel/module/main.c calls async_synchronize_full() after a module's init (unless
  * it was loaded with async_probe) and after its exit, before freeing its init memory

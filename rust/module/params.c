@@ -9,7 +9,7 @@
 #include <linux/moduleparam.h>
 #include "rasync_internal.h"
 
-/* Read by rust/params.rs directly (READ_ONCE()), without a call per entry. */
+/* Read by engine/params.rs directly (READ_ONCE()), without a call per entry. */
 unsigned int rasync_max_work = 32768;
 module_param_named(max_work, rasync_max_work, uint, 0644);
 MODULE_PARM_DESC(max_work,
