@@ -19,6 +19,15 @@ endif
 # make check-intree-c: the same kernel with CONFIG_ASYNC_RUST off (async.c serving).
 INTREE_C_KDIR = $(eval INTREE_C_KDIR := $(shell $(CURDIR)/scripts/build-kernel --flavour intree-c --print-kdir))$(INTREE_C_KDIR)
 
+# make bench-kernel: the bench kernel (kernel/async.c) and the same with CONFIG_ASYNC_RUST
+# (the bench-intree flavour), built on first use.
+ifeq ($(origin BENCH_ASYNC_KDIR), undefined)
+BENCH_ASYNC_KDIR = $(eval BENCH_ASYNC_KDIR := $(shell $(CURDIR)/scripts/build-kernel --flavour bench --print-kdir))$(BENCH_ASYNC_KDIR)
+endif
+ifeq ($(origin BENCH_INTREE_KDIR), undefined)
+BENCH_INTREE_KDIR = $(eval BENCH_INTREE_KDIR := $(shell $(CURDIR)/scripts/build-kernel --flavour bench-intree --print-kdir))$(BENCH_INTREE_KDIR)
+endif
+
 ifeq ($(origin KDIR), undefined)
 # Evaluated once, on first use, so the cache key is computed a single time.
 KDIR = $(eval KDIR := $(shell $(CURDIR)/scripts/build-kernel --print-kdir))$(KDIR)
@@ -34,7 +43,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 RUSTFMT_CONFIG = $(firstword $(wildcard $(KDIR)/source/.rustfmt.toml $(KDIR)/.rustfmt.toml))
 RS_FILES = $(shell find $(CURDIR)/rust $(CURDIR)/include $(CURDIR)/kunit $(CURDIR)/samples $(CURDIR)/lifecycle -name '*.rs')
 
-.PHONY: all modules install check-install setup kernel kernel-bench kernel-intree intree-series intree-modules check-intree check-intree-c run check bench torture rustfmt rustfmtcheck clippy rust-analyzer clean help
+.PHONY: all modules install check-install setup kernel kernel-bench kernel-intree kernel-bench-intree intree-series intree-modules check-intree check-intree-c run check bench bench-kernel torture rustfmt rustfmtcheck clippy rust-analyzer clean help
 
 all: modules
 
@@ -48,6 +57,7 @@ help:
 	@echo '  kernel-bench      - build or reuse the cached bench kernel (no debug options)'
 	@echo '  kernel-intree     - build or reuse the cached intree kernel: the test kernel with the'
 	@echo '                      in-tree series applied, CONFIG_ASYNC_RUST=y (rasync in vmlinux)'
+	@echo '  kernel-bench-intree - the bench kernel with the in-tree series and CONFIG_ASYNC_RUST=y'
 	@echo '  intree-series     - write the in-tree series (git format-patch files for git am on'
 	@echo '                      Linux 7.3) into SERIES_OUT, checked with checkpatch.pl'
 	@echo '  run               - main job: boot the 2-node guest, load rasync and the sample, show traces'
@@ -57,6 +67,9 @@ help:
 	@echo '                      off (kernel/async.c serving) must fail'
 	@echo '  bench             - on the bench kernel under QEMU -icount: rasync against the kernel'"'"'s'
 	@echo '                      async_schedule() (W1-W5), writes BENCHMARKS.md and bench/ratios.png'
+	@echo '  bench-kernel      - the kernel'"'"'s own async users (W6-W9: boot, disks, module loading,'
+	@echo '                      suspend/resume): BOOTS boots of the bench kernel and of the'
+	@echo '                      bench-intree one under -icount; BENCHMARKS.md section, bench/kernel-*.png'
 	@echo '  torture           - the torture run for DURATION seconds (default 600) and 50 load/unload cycles'
 	@echo '  rustfmt           - reformat the Rust sources'
 	@echo '  rustfmtcheck      - check the Rust sources are formatted'
@@ -68,6 +81,8 @@ help:
 	@echo '  KDIR=/path/to/build  your own Rust-enabled kernel build (default: cached guest kernel;'
 	@echo '                       with KDIR= set, make bench uses it too)'
 	@echo '  BENCH_CLOCK=icount|wall  make bench: instruction-counted guest time (default) or wall'
+	@echo '  BOOTS=n              make bench-kernel: boots per kernel (default 7)'
+	@echo '  BENCH_ASYNC_KDIR=dir, BENCH_INTREE_KDIR=dir  make bench-kernel: the two kernels'
 	@echo '  LLVM=-19             as passed to the kernel build (LLVM=1 for an unsuffixed toolchain)'
 	@echo '  RASYNC_CACHE=dir     where the guest kernel is cached (default ~/.cache/rasync)'
 	@echo '  INSTALL_MOD_PATH=dir  make install: prefix of /lib/modules (as for the kernel)'
@@ -86,6 +101,9 @@ kernel-bench: setup
 
 kernel-intree: setup
 	@$(CURDIR)/scripts/build-kernel --flavour intree
+
+kernel-bench-intree: setup
+	@$(CURDIR)/scripts/build-kernel --flavour bench-intree
 
 # The engine's files come from rust/ and include/ here: the series is written, not kept.
 SERIES_OUT ?= $(CURDIR)/build/intree-series
@@ -166,6 +184,12 @@ check-intree-c: setup
 	@if $(CURDIR)/scripts/vm-run --kdir $(INTREE_C_KDIR) intree; then \
 		echo "negative control FAILED: the intree suite passed with kernel/async.c serving"; exit 1; \
 	else echo "negative control OK: the intree suite failed with kernel/async.c serving"; fi
+
+# W6-W9: the kernel's own async users, BOOTS boots of each bench kernel (scripts/kbench).
+BOOTS ?= 7
+bench-kernel: setup
+	@$(CURDIR)/scripts/kbench --async $(BENCH_ASYNC_KDIR) --rasync $(BENCH_INTREE_KDIR) \
+		--boots $(BOOTS)
 
 # The bench modules are built from a copy of the sources (build/bench-src; Kbuild's MO=
 # needs a clean source tree), so the test modules built here stay current.
