@@ -598,12 +598,6 @@ impl Domain {
         unsafe { (*self.as_raw()).max_active = max_active };
     }
 
-    /// Returns the domain's cap on entries running at once (0: none).
-    fn max_active_locked(&self, _guard: &IrqGuard<'_>) -> u32 {
-        // SAFETY: the cap is protected by the lock (the guard).
-        unsafe { (*self.as_raw()).max_active }
-    }
-
     /// Lists an in-entry waiter ([`Waiter::new_in_entry`]) of an entry of `home` on this
     /// list's waiters, in cookie order, whatever the lowest cookie in progress; it stays
     /// there until [`Domain::unpark_in_entry`]. Completes the in-entry waiters blocked on
@@ -667,37 +661,32 @@ impl Domain {
     /// only after its entry:
     ///
     /// - its entry itself;
-    /// - entries of `home` held by its cap, if that cap is 1 and its entry holds the one
-    ///   slot (with a cap of 2 or more, a held entry can still start through another
-    ///   slot, and is waited for);
     /// - entries that wait, from inside, in the same way for its entry, if their cookie
-    ///   is higher: of two entries that wait for each other, the lower goes first.
+    ///   is higher: of two entries that wait for each other, the lower goes first;
+    /// - entries of `home` held by its cap, once nothing else blocks: a held entry starts
+    ///   only when a slot frees, and every slot of `home` is then taken by its entry or
+    ///   by entries that wait for it (slots go in cookie order, so every slot holder is
+    ///   below the held entries, and below the target). While another slot holder can
+    ///   still finish, it is the blocker; once it has, the entry it released is no longer
+    ///   held, and is waited for.
     ///
     /// If not, records in the waiter an entry that must finish first (its blocker).
     pub(crate) fn in_entry_reached(&self, waiter: &Waiter, link: Link, home: &Domain) -> bool {
         let guard = self.lock();
         let (me, target) = (waiter.me, waiter.cookie);
-        let mut me_counted = false;
-        let mut first_held = None;
         let mut blocker = None;
         self.for_each_pending_locked(&guard, link, |e| {
             if e.cookie >= target {
                 return false;
             }
-            if e.cookie == me {
-                me_counted = e.counted;
-            } else if core::ptr::eq(e.domain, home) && e.stamp.is_held() {
-                first_held = first_held.or(Some(e.cookie));
-            } else if !Self::waits_for_locked(&guard, e, me, home) {
+            let skipped = e.cookie == me
+                || (core::ptr::eq(e.domain, home) && e.stamp.is_held())
+                || Self::waits_for_locked(&guard, e, me, home);
+            if !skipped {
                 blocker = Some(e.cookie);
-                return false;
             }
-            true
+            skipped
         });
-        if blocker.is_none() && !(me_counted && home.max_active_locked(&guard) == 1) {
-            // The held entries can start through another slot: wait for them too.
-            blocker = first_held;
-        }
         match blocker {
             Some(b) => {
                 waiter.blocker.store(b, Ordering::Relaxed);

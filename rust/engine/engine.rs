@@ -36,10 +36,11 @@
 //!   function itself, with a one-time warning; async.c deadlocks there. It still waits
 //!   for every other entry of the list below its cookie that can run, including ones
 //!   scheduled after the caller, and skips only those that can finish only after the
-//!   caller: entries of its domain held behind it by a cap of 1 (with a cap of 2 or
-//!   more they can start through another slot, and are waited for), and entries that
-//!   wait from inside in the same way for it, if their cookie is higher (of two such
-//!   entries waiting for each other, the lower goes first). Longer cycles through
+//!   caller: entries that wait from inside in the same way for it, if their cookie is
+//!   higher (of two such entries waiting for each other, the lower goes first), and
+//!   entries of its domain held behind its cap while every slot is taken by the caller
+//!   or by such entries (any other slot holder is waited for, and once it finishes the
+//!   entry it lets start is waited for too). Longer cycles through
 //!   several lists still deadlock, as in C. This slow path is taken only from inside an
 //!   entry of the list ([`crate::domain`] keeps its waiter on the list; it re-checks
 //!   when the entry it found it must wait for retires); other synchronizes are
@@ -668,12 +669,12 @@ impl Engine {
 
     /// The slow path of a synchronize from inside entry `me` of the waited-for `list`,
     /// for a `cookie` above its own: waits until every entry of the list below `cookie`
-    /// has finished except those that can finish only after `me` ([`Domain::in_entry_reached`]:
-    /// `me` itself, the entries of its domain held behind it by a cap of 1, and entries
-    /// waiting in the same way for it with a higher cookie). Each check that fails names
-    /// an entry that must finish first (its blocker); the waiter sleeps until that entry
-    /// retires, starts waiting the same way (it may be skippable now), or the cap of
-    /// `me`'s domain changes.
+    /// has finished except those that can finish only after `me`
+    /// ([`Domain::in_entry_reached`]: `me` itself, entries waiting in the same way for it
+    /// with a higher cookie, and the entries of its domain that only they and `me` hold
+    /// behind its cap). Each check that fails names an entry that must finish first (its
+    /// blocker); the waiter sleeps until that entry retires, starts waiting the same way
+    /// (it may be skippable now), or the cap of `me`'s domain changes.
     #[cold]
     fn synchronize_in_entry(&self, cookie: u64, list: &Domain, link: Link, me: &Current<'_>) {
         kernel::pr_warn_once!(
@@ -1695,6 +1696,33 @@ mod tests {
         returned_b?;
         assert!(ca < cb);
         assert!(b.other_finished_at_return.load(Ordering::Relaxed));
+        Ok(())
+    }
+
+    #[test]
+    fn synchronizes_inside_both_slots_skip_the_entry_they_hold_behind_their_cap() -> Result {
+        // Cap 2, X and A hold both slots and synchronize their domain from inside; A
+        // schedules E2, which its cap holds. E2 can start only once X or A has finished,
+        // and X waits for A: X goes first and skips both (A waits for it, E2 is held
+        // behind the two), then A waits for E2, which X's slot lets start. Waiting for E2
+        // from X would deadlock all three.
+        let e = engine()?;
+        let d = new_domain(false)?;
+        e.set_max_active(&d, 2);
+        let later = Probe::new(false)?;
+        let x = InEntrySync::new(None, Some(&d), None)?;
+        let a = InEntrySync::new(Some((later.clone(), &d, true)), Some(&d), Some(x.clone()))?;
+        let cx = x.schedule(e, &d);
+        let ca = a.schedule(e, &d);
+        let returned_x = x.returned();
+        let returned_a = a.returned();
+        drain_and_drop(e, d)?;
+        returned_x?;
+        returned_a?;
+        assert!(cx < ca);
+        assert!(a.other_finished_at_return.load(Ordering::Relaxed));
+        assert!(a.later_ran_at_return());
+        assert!(later.ran());
         Ok(())
     }
 
