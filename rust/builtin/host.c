@@ -3,9 +3,8 @@
  * The built-in host's services to the engine (rasync_internal.h), in place of
  * rasync.ko's module/:
  *
- *  - parameters: rasync.max_work=, rasync.initcall_debug= (also on with the kernel's
- *    own initcall_debug) and rasync.numa_strict= on the command line, the first two
- *    writable in /sys/module/rasync/parameters/;
+ *  - the parameters are engine/params.c's, as in rasync.ko; rasync.initcall_debug=
+ *    is also on with the kernel's own initcall_debug;
  *  - the workqueues' attributes, with apply_workqueue_attrs() (there is no sysfs yet
  *    at async_init() time) and a min_active raised to WQ_DFL_ACTIVE, as async.c does;
  *    they appear in sysfs at late_initcall;
@@ -21,43 +20,11 @@
 #include <linux/cpumask.h>
 #include <linux/init.h>
 #include <linux/module.h>
-#include <linux/moduleparam.h>
 #include <linux/notifier.h>
 #include <linux/numa.h>
 #include <linux/workqueue.h>
 #include "rasync_internal.h"
 #include "builtin.h"
-
-/* Read by engine/params.rs directly (READ_ONCE()), without a call per entry. */
-unsigned int rasync_max_work = 32768;
-module_param_named(max_work, rasync_max_work, uint, 0644);
-MODULE_PARM_DESC(max_work,
-		 "Run synchronously once more than this many entries are pending (default 32768, as MAX_WORK in kernel/async.c)");
-
-bool rasync_initcall_debug;
-module_param_named(initcall_debug, rasync_initcall_debug, bool, 0644);
-MODULE_PARM_DESC(initcall_debug,
-		 "Print kernel/async.c's initcall_debug trace lines (for scripts/bootgraph.pl); on with initcall_debug");
-
-static bool numa_strict = true;
-module_param(numa_strict, bool, 0444);
-MODULE_PARM_DESC(numa_strict,
-		 "Run entries scheduled on a node strictly on that node's CPUs (default 1; 0: best effort, as kernel/async.c)");
-
-bool rasync_param_numa_strict(void)
-{
-	return READ_ONCE(numa_strict);
-}
-
-void rasync_param_set_max_work(unsigned int value)
-{
-	WRITE_ONCE(rasync_max_work, value);
-}
-
-bool rasync_param_initcall_debug(void)
-{
-	return READ_ONCE(rasync_initcall_debug);
-}
 
 /* The engine's workqueues, made visible in sysfs once sysfs is up. */
 static struct workqueue_struct *rasync_wqs[1 + MAX_NUMNODES];

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rasync module parameters. They are C module_param()s, not Rust `params:`, because
- * Rust parameters are read-only at load time; these are writable in
- * /sys/module/rasync/parameters/ and accepted on the kernel command line as
- * rasync.max_work= and rasync.initcall_debug=.
+ * rasync's parameters, the same in rasync.ko and in vmlinux (both hosts build this
+ * file). They are C module_param()s, not Rust `params:`, because Rust parameters are
+ * read-only at load time; these are writable in /sys/module/rasync/parameters/ and
+ * accepted on the kernel command line as rasync.max_work= and rasync.initcall_debug=.
  */
 
 #include <linux/moduleparam.h>
@@ -17,8 +17,13 @@ MODULE_PARM_DESC(max_work,
 
 bool rasync_initcall_debug;
 module_param_named(initcall_debug, rasync_initcall_debug, bool, 0644);
+#ifdef MODULE
 MODULE_PARM_DESC(initcall_debug,
 		 "Print kernel/async.c's initcall_debug trace lines (for scripts/bootgraph.pl)");
+#else
+MODULE_PARM_DESC(initcall_debug,
+		 "Print kernel/async.c's initcall_debug trace lines (for scripts/bootgraph.pl); on with initcall_debug");
+#endif
 
 static bool numa_strict = true;
 module_param(numa_strict, bool, 0444);
