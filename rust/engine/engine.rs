@@ -201,8 +201,9 @@ impl Engine {
     }
 
     /// Returns the submission queue for entries bound to `node`: the node's own, on the
-    /// node-affine workqueue, if the node has online CPUs, else the one for any CPU (a
-    /// node without online CPUs means "any CPU", see `numa::node_has_cpus`).
+    /// node-affine workqueue, if the node has online CPUs, else the "any CPU" queue of
+    /// the node the caller runs on (a node without online CPUs means "any CPU", see
+    /// `numa::node_has_cpus`).
     pub(crate) fn queue_for(&self, node: i32) -> &Queue {
         self.queues.for_node(node)
     }

@@ -37,6 +37,12 @@ int rasync_helper_cpu_to_node(int cpu)
 	return cpu_to_node(cpu);
 }
 
+/* The node of the CPU the caller runs on (may be stale once it returns, if preemptible). */
+int rasync_helper_numa_node_id(void)
+{
+	return numa_node_id();
+}
+
 bool rasync_helper_node_online(int node)
 {
 	return node >= 0 && node < MAX_NUMNODES && node_online(node);

@@ -26,6 +26,7 @@ pub(crate) const NUMA_NO_NODE: i32 = -1;
 
 extern "C" {
     fn rasync_helper_cpu_to_node(cpu: c_int) -> c_int;
+    fn rasync_helper_numa_node_id() -> c_int;
     fn rasync_helper_node_online(node: c_int) -> bool;
     fn rasync_helper_node_has_cpus(node: c_int) -> bool;
     fn rasync_helper_node_has_possible_cpus(node: c_int) -> bool;
@@ -38,6 +39,12 @@ pub(crate) fn cpu_to_node(cpu: u32) -> i32 {
     // SAFETY: `cpu_to_node` reads a per-CPU map that is valid for any possible CPU number;
     // callers pass CPU numbers the kernel handed them.
     unsafe { rasync_helper_cpu_to_node(cpu as c_int) }
+}
+
+/// Returns the node of the CPU the caller runs on (may change unless preemption is off).
+pub(crate) fn numa_node_id() -> i32 {
+    // SAFETY: `numa_node_id` reads this CPU's node, valid in any context.
+    unsafe { rasync_helper_numa_node_id() }
 }
 
 /// Returns the CPU the caller runs on (may change unless preemption is off).

@@ -17,6 +17,7 @@
 
 /* helpers.c: bodies for static inlines the bindings cannot call */
 int rasync_helper_cpu_to_node(int cpu);
+int rasync_helper_numa_node_id(void);
 bool rasync_helper_node_online(int node);
 bool rasync_helper_node_has_cpus(int node);
 int rasync_helper_nr_node_ids(void);

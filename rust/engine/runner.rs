@@ -5,7 +5,8 @@
 //! `kernel/async.c` hands every entry to the workqueue as its own work item: one
 //! `queue_work_node()` (pool lock, worker wake-up) and one `process_one_work()` per
 //! entry. rasync instead keeps one FIFO submission queue per node with online CPUs, plus
-//! one for "any CPU", each drained by *runners*: work items on rasync's workqueues that
+//! one per node for "any CPU" entries scheduled from that node's CPUs, each drained by
+//! *runners*: work items on rasync's workqueues that
 //! run the queue's entries one after another until it is empty, as the 2009 async
 //! thread pool did. A burst of entries then costs one work item per runner, not one per
 //! entry, and an entry needs no `work_struct` (an 8-byte queue link instead).
@@ -39,8 +40,15 @@
 //! queued behind it cannot stall its queue.
 //!
 //! A node's queue runs its runners on the node's own workqueue, `rasync_node<N>`
-//! (restricted to its CPUs), with `queue_work_node()`, the "any CPU" queue on `rasync`,
+//! (restricted to its CPUs), with `queue_work_node()`, the "any CPU" queues on `rasync`,
 //! as in [`crate::wq`].
+//!
+//! "Any CPU" entries go to the queue of the node they are scheduled from, as
+//! `kernel/async.c`'s go to the worker pool of the scheduling CPU's node: with one queue
+//! for all nodes, a probe scheduled on one node waited in the FIFO behind a burst
+//! scheduled on another (AHCI's port probes behind NVMe's 64 namespace scans, ~40 ms at
+//! boot), where async.c's other pool starts it at once. Each queue is FIFO; entries
+//! scheduled from different nodes have no start order between them, as in async.c.
 //!
 //! # Invariants (of a queue, under its lock)
 //!
@@ -327,11 +335,12 @@ impl Drop for Queue {
     }
 }
 
-/// The submission queues: one per possible node, then the "any CPU" one.
+/// The submission queues: one per possible node, then one "any CPU" queue per possible
+/// node, for the entries scheduled there.
 ///
 /// # Invariants
 ///
-/// `queues` holds `nr_node_ids + 1` initialised queues and is never resized.
+/// `queues` holds `2 * nr_node_ids` initialised queues and is never resized.
 pub(crate) struct Queues {
     queues: KVec<Queue>,
 }
@@ -345,9 +354,9 @@ impl Queues {
     /// The workqueues must outlive the queues, and be destroyed (drained) before them.
     pub(crate) unsafe fn new(wqs: &Workqueues) -> Result<Self> {
         let nr = numa::nr_node_ids();
-        let mut queues = KVec::<Queue>::with_capacity(nr + 1, GFP_KERNEL)?;
+        let mut queues = KVec::<Queue>::with_capacity(2 * nr, GFP_KERNEL)?;
         let base = queues.spare_capacity_mut().as_mut_ptr().cast::<Queue>();
-        for i in 0..=nr {
+        for i in 0..2 * nr {
             let (node, wq) = if i < nr {
                 (i as i32, wqs.for_node(i as i32))
             } else {
@@ -372,9 +381,9 @@ impl Queues {
                 );
             }
         }
-        // SAFETY: the first `nr + 1` queues were initialised above.
-        unsafe { queues.inc_len(nr + 1) };
-        // INVARIANT: `nr + 1` initialised queues; the caller keeps the workqueues alive.
+        // SAFETY: the first `2 * nr` queues were initialised above.
+        unsafe { queues.inc_len(2 * nr) };
+        // INVARIANT: `2 * nr` initialised queues; the caller keeps the workqueues alive.
         Ok(Self { queues })
     }
 
@@ -421,13 +430,15 @@ impl Queues {
     }
 
     /// Returns the queue for entries bound to `node`: its own if it has online CPUs, else
-    /// the "any CPU" one (see [`numa::node_has_cpus`]).
+    /// the "any CPU" queue of the node the caller runs on (see [`numa::node_has_cpus`]).
     pub(crate) fn for_node(&self, node: i32) -> &Queue {
+        let nr = self.queues.len() / 2;
         // The common case, "any node", without the out-of-line check.
         let i = if node != numa::NUMA_NO_NODE && numa::node_has_cpus(node) {
             node as usize
         } else {
-            self.queues.len() - 1
+            // A CPU's node is below `nr_node_ids`; `min` keeps the index in range anyway.
+            nr + (numa::numa_node_id().max(0) as usize).min(nr - 1)
         };
         &self.queues[i]
     }

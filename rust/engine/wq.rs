@@ -278,19 +278,21 @@ impl Workqueues {
 mod tests {
     use super::*;
     use crate::{engine, numa};
-    use core::sync::atomic::{AtomicU32, Ordering};
+    use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
     use kernel::{
         impl_has_work, new_work,
         sync::{Arc, Completion},
         workqueue::{Work, WorkItem},
     };
 
-    /// Records the CPU it ran on; never asserts (the test thread does).
+    /// Records the CPU it ran on, and the queue that "any CPU" entries scheduled there
+    /// would join; never asserts (the test thread does).
     #[pin_data]
     struct Probe {
         #[pin]
         work: Work<Probe>,
         cpu: AtomicU32,
+        any_queue: AtomicUsize,
         #[pin]
         done: Completion,
     }
@@ -305,25 +307,39 @@ mod tests {
         fn run(this: Arc<Probe>) {
             this.cpu
                 .store(numa::raw_smp_processor_id(), Ordering::Relaxed);
+            let any = engine::get().map_or(0, |e| {
+                core::ptr::from_ref(e.queue_for(numa::NUMA_NO_NODE)) as usize
+            });
+            this.any_queue.store(any, Ordering::Relaxed);
             this.done.complete_all();
         }
     }
 
     /// Queues a probe on `node` of rasync's workqueue and returns the CPU it ran on.
     fn cpu_of_work_on(node: i32) -> Result<u32> {
+        probe_on(node).map(|(cpu, _)| cpu)
+    }
+
+    /// Queues a probe on `node` of rasync's workqueue; returns the CPU it ran on and the
+    /// address of the "any CPU" queue it saw.
+    fn probe_on(node: i32) -> Result<(u32, usize)> {
         let queue = engine::get().ok_or(ENODEV)?.queue_for(node);
         let (node, wq) = (queue.node(), queue.wq());
         let probe = Arc::pin_init(
             pin_init!(Probe {
                 work <- new_work!("rasync::wq::tests::Probe"),
                 cpu: AtomicU32::new(u32::MAX),
+                any_queue: AtomicUsize::new(0),
                 done <- Completion::new(),
             }),
             GFP_KERNEL,
         )?;
         wq.queue_work_node(node, probe.clone()).map_err(|_| EBUSY)?;
         probe.done.wait_for_completion();
-        Ok(probe.cpu.load(Ordering::Relaxed))
+        Ok((
+            probe.cpu.load(Ordering::Relaxed),
+            probe.any_queue.load(Ordering::Relaxed),
+        ))
     }
 
     #[test]
@@ -337,6 +353,31 @@ mod tests {
             }
         }
         assert!(nodes >= 1);
+        Ok(())
+    }
+
+    /// "Any CPU" entries join the queue of the node they are scheduled from, as
+    /// async.c's join the worker pool of the scheduling CPU's node: one queue per node,
+    /// the same for every CPU of a node, another for another node. With one queue for
+    /// all, a probe scheduled on one node waited behind a burst scheduled on another.
+    #[test]
+    fn any_cpu_entries_queue_on_the_scheduling_node() -> Result {
+        let mut seen = KVec::<(i32, usize)>::new();
+        for node in numa::online_nodes() {
+            if !numa::node_has_cpus(node) {
+                continue;
+            }
+            for _ in 0..4 {
+                let (cpu, any) = probe_on(node)?;
+                assert_eq!(numa::cpu_to_node(cpu), node);
+                assert_ne!(any, 0);
+                for &(n, q) in seen.iter() {
+                    let (same_node, same_queue) = (n == node, q == any);
+                    assert_eq!(same_node, same_queue);
+                }
+                seen.push((node, any), GFP_KERNEL)?;
+            }
+        }
         Ok(())
     }
 
