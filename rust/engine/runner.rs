@@ -6,9 +6,8 @@
 //! `queue_work_node()` (pool lock, worker wake-up) and one `process_one_work()` per
 //! entry. rasync instead keeps one FIFO submission queue per node with online CPUs, plus
 //! one per node for "any CPU" entries scheduled from that node's CPUs, each drained by
-//! *runners*: work items on rasync's workqueues that
-//! run the queue's entries one after another until it is empty, as the 2009 async
-//! thread pool did. A burst of entries then costs one work item per runner, not one per
+//! *runners*: work items on rasync's workqueues that run the queue's entries one after
+//! another until it is empty, as the 2009 async thread pool did. A burst of entries then costs one work item per runner, not one per
 //! entry, and an entry needs no `work_struct` (an 8-byte queue link instead).
 //!
 //! Runners scale themselves, so that entries which sleep, or wait for each other, all run
