@@ -51,11 +51,22 @@ static struct platform_device *devs[KBENCH_W9_DEVICES];
 static atomic_t suspended = ATOMIC_INIT(0);
 static atomic_t resumed = ATOMIC_INIT(0);
 
+/*
+ * kbench_w9_sleep - sleep exactly @us on an hrtimer. Not fsleep(): it sleeps up to 25 %
+ * longer (usleep_range()'s slack, so that timers coalesce) and, from 16 ms on (HZ=250),
+ * msleep()s to the next tick, so every phase ended on a tick: 65.9 or 69.9 ms, whichever
+ * tick the chain's last callback crossed, a 4 ms step of nothing the async engines do.
+ */
+static void kbench_w9_sleep(unsigned int us)
+{
+	usleep_range(us, us);
+}
+
 static int kbench_w9_suspend(struct device *dev)
 {
 	const struct kbench_w9_delays *d = dev_get_platdata(dev);
 
-	fsleep(d->suspend_us);
+	kbench_w9_sleep(d->suspend_us);
 	atomic_inc(&suspended);
 	return 0;
 }
@@ -64,7 +75,7 @@ static int kbench_w9_resume(struct device *dev)
 {
 	const struct kbench_w9_delays *d = dev_get_platdata(dev);
 
-	fsleep(d->resume_us);
+	kbench_w9_sleep(d->resume_us);
 	atomic_inc(&resumed);
 	return 0;
 }

@@ -26,6 +26,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 pub(crate) struct GlobalCounts {
     pub(crate) scheduled: u64,
     pub(crate) started: u64,
+    pub(crate) doublings: u64,
     pub(crate) sync: [u64; Why::SYNC_REASONS],
     pub(crate) nocall_refused: u64,
     pub(crate) cancelled: u64,

@@ -36,6 +36,7 @@ static int stats_show(struct seq_file *m, void *v)
 		sync += c.sync[i];
 	seq_printf(m, "scheduled: %llu\n", c.scheduled);
 	seq_printf(m, "ran async: %llu\n", c.started);
+	seq_printf(m, "runner doublings: %llu\n", c.doublings);
 	seq_printf(m, "ran synchronously: %llu\n", sync);
 	for (i = 0; i < RASYNC_SYNC_REASONS; i++)
 		seq_printf(m, "  %s: %llu\n", sync_reasons[i], c.sync[i]);

@@ -261,6 +261,7 @@ impl Engine {
         self.counters.fill(out);
         out.scheduled = self.next_cookie.load(Ordering::Relaxed) - 1;
         out.started = self.queues.started();
+        out.doublings = self.queues.doublings();
         out.pending = self.pending();
     }
 
@@ -1193,6 +1194,47 @@ mod tests {
             );
         }
         assert!(e.current().is_none());
+        Ok(())
+    }
+
+    /// A burst of entries that sleep (as the PM core's 48 leaf suspend callbacks, or
+    /// NVMe's 64 namespace scans): the helper that finds no entry of its queue returned
+    /// since it was asked for starts two, so the burst gets its runners in doublings
+    /// rather than one wake-up after another, and all of it runs at once.
+    #[test]
+    fn a_burst_of_sleeping_entries_doubles_its_runners() -> Result {
+        let e = engine()?;
+        let d = new_domain(false)?;
+        let n = 32;
+        let doublings = e.queues.doublings();
+        let mut probes = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            let p = Probe::new(true)?;
+            schedule_probe(&p, &d)?;
+            probes.push(p, GFP_KERNEL)?;
+        }
+        // Wait (bounded) until every entry runs, all of them held at their gates.
+        let mut waited = 0;
+        while probes.iter().any(|p| p.cookie.load(Ordering::Relaxed) == 0) && waited < 8_000 {
+            // SAFETY: the test thread may sleep.
+            unsafe { bindings::msleep(10) };
+            waited += 10;
+        }
+        let started = probes
+            .iter()
+            .filter(|p| p.cookie.load(Ordering::Relaxed) != 0)
+            .count();
+        let doubled = e.queues.doublings() - doublings;
+        for p in probes.iter() {
+            p.open();
+        }
+        sync_bounded(e, COOKIE_MAX, Some(&d))?;
+        assert_eq!(started, n);
+        assert!(doubled >= 1);
+        for p in probes.iter() {
+            assert!(p.ran());
+            assert!(!p.gate_timed_out.load(Ordering::Relaxed));
+        }
         Ok(())
     }
 

@@ -121,6 +121,7 @@ void rasync_observe_show_hist(struct seq_file *m);
 struct rasync_global_counts {
 	u64 scheduled;		/* cookies handed out */
 	u64 started;		/* entries started by the runners */
+	u64 doublings;		/* helpers that found their queue stalled and started two */
 	u64 sync[RASYNC_SYNC_REASONS];
 	u64 nocall_refused;
 	u64 cancelled;

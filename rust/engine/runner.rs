@@ -19,6 +19,12 @@
 //! - a runner that takes an entry while others are still queued starts another runner
 //!   first if it was the only one searching, so an entry that sleeps never holds up the
 //!   ones behind it;
+//! - a helper that starts to find that no entry of its queue has returned since it was
+//!   asked for (the running ones sleep: a burst of probes or suspend callbacks) starts
+//!   two, as long as there are queued entries for them, so such a burst has runners in
+//!   log2(n) wake-ups rather than n, near kernel/async.c, which wakes an idle worker for
+//!   each item. Bursts of short entries, which return while the helper wakes up, are
+//!   not charged for wake-ups they do not need;
 //! - a runner stops only when it finds the queue empty, in the same critical section.
 //!
 //! A runner completes the waiters that its entry unblocked once it has popped its next
@@ -55,6 +61,8 @@
 //! - `searching` is the number of runners queued or running that will pop again before
 //!   stopping, including a helper that its runner is still allocating; it is at least 1
 //!   whenever the list is non-empty.
+//! - `queued` is the number of entries on `entries`.
+//! - `returned` counts the entries whose runner came back to the queue after them.
 //! - `idle` is a list, through `Runner::next`, of runners owned by the queue (from
 //!   `KBox::into_raw`) that are neither queued nor running.
 //!
@@ -92,14 +100,20 @@ use kernel::{
 ///
 /// # Invariants
 ///
-/// `queue` outlives the runner; `next` is used only while the runner is idle.
+/// `queue` outlives the runner; `next` is used only while the runner is idle;
+/// `asked_at` is the queue's `returned` count when the runner was last started as a
+/// helper, [`NOT_A_HELPER`] when it was started by a push.
 #[pin_data]
 pub(crate) struct Runner {
     #[pin]
     work: Work<Runner>,
     queue: *const Queue,
     next: *mut Runner,
+    asked_at: u64,
 }
+
+/// `Runner::asked_at` of a runner a push started (`returned` never gets that far).
+const NOT_A_HELPER: u64 = u64::MAX;
 
 // SAFETY: a runner refers only to its queue, which is `Sync` and outlives it.
 unsafe impl Send for Runner {}
@@ -109,13 +123,20 @@ impl_has_work! {
 }
 
 impl Runner {
-    fn new(queue: &Queue) -> impl PinInit<Self> {
+    fn new(queue: &Queue, asked_at: u64) -> impl PinInit<Self> {
         let queue = core::ptr::from_ref(queue);
         pin_init!(Self {
             work <- new_work!("rasync::Runner::work"),
             queue,
             next: null_mut(),
+            asked_at,
         })
+    }
+
+    /// Records how the runner is started next (see `asked_at`).
+    fn set_asked_at(this: &mut Pin<KBox<Runner>>, asked_at: u64) {
+        // SAFETY: `asked_at` is not structurally pinned; nothing is moved.
+        unsafe { this.as_mut().get_unchecked_mut().asked_at = asked_at };
     }
 }
 
@@ -129,32 +150,50 @@ impl WorkItem for Runner {
     }
 }
 
-/// The helper runner a runner starts before it runs its entry.
-enum Helper {
-    /// None needed: the queue is empty, or another runner will look at it.
-    None,
-    /// One the queue kept idle.
-    Idle(Pin<KBox<Runner>>),
-    /// None is idle: allocate one outside the lock (counted as searching already).
-    Allocate,
+/// The helper runners a runner starts before it runs its entry: none, one or two.
+struct Helpers {
+    /// Ones the queue kept idle.
+    idle: [Option<Pin<KBox<Runner>>>; 2],
+    /// How many more to allocate outside the lock (counted as searching already).
+    allocate: u32,
+    /// Their `asked_at`.
+    asked_at: u64,
+}
+
+impl Helpers {
+    const NONE: Self = Self {
+        idle: [None, None],
+        allocate: 0,
+        asked_at: NOT_A_HELPER,
+    };
 }
 
 /// The lock-protected part of a queue.
 struct State {
     entries: EntryFifo,
     searching: u32,
+    queued: u32,
+    returned: u64,
     idle: *mut Runner,
     /// Entries popped to run (debugfs "ran async"; counted here, under the lock the
     /// runner holds anyway).
     started: u64,
+    /// Helpers that found no entry returned since they were asked for and started two
+    /// (debugfs "runner doublings").
+    doublings: u64,
 }
 
 impl State {
     /// Returns an idle runner of `queue`, or a new one, counted as searching.
     fn take_runner(&mut self, queue: &Queue) -> Option<Pin<KBox<Runner>>> {
         let runner = match self.take_idle() {
-            Some(runner) => runner,
-            None => KBox::pin_init(Runner::new(queue), GFP_ATOMIC | __GFP_NOWARN).ok()?,
+            Some(mut runner) => {
+                Runner::set_asked_at(&mut runner, NOT_A_HELPER);
+                runner
+            }
+            None => {
+                KBox::pin_init(Runner::new(queue, NOT_A_HELPER), GFP_ATOMIC | __GFP_NOWARN).ok()?
+            }
         };
         self.searching += 1;
         Some(runner)
@@ -230,9 +269,11 @@ impl Queue {
     /// entries behind the one this runner is about to run must not wait for it. Tries
     /// again until the allocation succeeds (it fails only under fault injection or
     /// extreme memory pressure), as a runner has no caller to fall back to.
-    fn new_runner(&self) -> Pin<KBox<Runner>> {
+    fn new_runner(&self, asked_at: u64) -> Pin<KBox<Runner>> {
         loop {
-            if let Ok(runner) = KBox::pin_init(Runner::new(self), GFP_KERNEL | __GFP_NOWARN) {
+            if let Ok(runner) =
+                KBox::pin_init(Runner::new(self, asked_at), GFP_KERNEL | __GFP_NOWARN)
+            {
                 return runner;
             }
             // SAFETY: a runner runs in process context, where it may sleep.
@@ -252,6 +293,7 @@ impl Queue {
                 None
             };
             s.entries.push(entry);
+            s.queued += 1;
             Ok(runner)
         })?;
         if let Some(runner) = runner {
@@ -262,6 +304,7 @@ impl Queue {
 
     /// The body of a runner: pops and runs entries until the queue is empty.
     fn run(&self, runner: Pin<KBox<Runner>>) {
+        let asked_at = runner.asked_at;
         let mut runner = Some(runner);
         // A runner counts as searching from its start until it pops an entry or stops;
         // after an entry it looks again in one critical section, so it is not counted
@@ -271,35 +314,55 @@ impl Queue {
         // next entry or stops.
         pin_init::stack_pin_init!(let woken = Woken::new());
         loop {
-            let (entry, helper) = self.with_locked(|s| {
+            let (entry, helpers) = self.with_locked(|s| {
+                // Just started: did any entry of the queue return since it was asked for?
+                let stalled = counted && asked_at == s.returned;
                 if counted {
                     s.searching -= 1;
+                } else {
+                    s.returned = s.returned.wrapping_add(1);
                 }
                 let Some(entry) = s.entries.pop() else {
                     // Stopping: nothing of the runner is touched once it is idle.
                     if let Some(runner) = runner.take() {
                         s.put_idle(runner);
                     }
-                    return (None, Helper::None);
+                    return (None, Helpers::NONE);
                 };
+                s.queued -= 1;
                 s.started = s.started.wrapping_add(1);
-                let helper = if !s.entries.is_empty() && s.searching == 0 {
-                    // Counted as searching from here, so no push starts another one
-                    // while this runner allocates it.
-                    s.searching += 1;
-                    match s.take_idle() {
-                        Some(idle) => Helper::Idle(idle),
-                        None => Helper::Allocate,
-                    }
+                let want = if stalled {
+                    // Not more runners searching than entries for them.
+                    let want = s.queued.saturating_sub(s.searching).min(2);
+                    s.doublings = s.doublings.wrapping_add(u64::from(want == 2));
+                    want
                 } else {
-                    Helper::None
+                    u32::from(!s.entries.is_empty() && s.searching == 0)
                 };
-                (Some(entry), helper)
+                let mut helpers = Helpers::NONE;
+                if want == 0 {
+                    return (Some(entry), helpers);
+                }
+                // Counted as searching from here, so no push starts another one while
+                // this runner allocates them.
+                s.searching += want;
+                helpers.asked_at = s.returned;
+                for i in 0..want as usize {
+                    match s.take_idle() {
+                        Some(mut idle) => {
+                            Runner::set_asked_at(&mut idle, s.returned);
+                            helpers.idle[i] = Some(idle);
+                        }
+                        None => helpers.allocate += 1,
+                    }
+                }
+                (Some(entry), helpers)
             });
-            match helper {
-                Helper::None => {}
-                Helper::Idle(idle) => self.start(idle),
-                Helper::Allocate => self.start(self.new_runner()),
+            for idle in helpers.idle.into_iter().flatten() {
+                self.start(idle);
+            }
+            for _ in 0..helpers.allocate {
+                self.start(self.new_runner(helpers.asked_at));
             }
             // Stopping, this CPU is about to go idle: the first waiter runs here, and
             // first, rather than on an idle CPU woken for it.
@@ -368,8 +431,11 @@ impl Queues {
                 (&raw mut (*q).state).write(UnsafeCell::new(State {
                     entries: EntryFifo::new(),
                     searching: 0,
+                    queued: 0,
+                    returned: 0,
                     idle: null_mut(),
                     started: 0,
+                    doublings: 0,
                 }));
                 (&raw mut (*q).node).write(node);
                 (&raw mut (*q).wq).write(core::ptr::from_ref(wq));
@@ -418,12 +484,26 @@ impl Queues {
             .sum()
     }
 
+    /// Returns how many helpers of all queues started two helpers (see the module doc).
+    pub(crate) fn doublings(&self) -> u64 {
+        self.queues
+            .iter()
+            .map(|q| q.with_locked(|s| s.doublings))
+            .sum()
+    }
+
     /// Takes every queued entry of `domain` off the queues.
     pub(crate) fn take_domain(&self, domain: &Domain) -> EntryFifo {
         let domain = core::ptr::from_ref(domain);
         let mut taken = EntryFifo::new();
         for queue in self.queues.iter() {
-            taken.append(queue.with_locked(|s| s.entries.take_if(|e| e.domain == domain)));
+            taken.append(queue.with_locked(|s| {
+                s.entries.take_if(|e| {
+                    let take = e.domain == domain;
+                    s.queued -= u32::from(take);
+                    take
+                })
+            }));
         }
         taken
     }
