@@ -109,6 +109,16 @@ impl EntryFifo {
         taken
     }
 
+    /// Returns whether more than `n` entries wait (walks at most `n + 1` of them).
+    pub(crate) fn has_more_than(&self, n: u32) -> bool {
+        let mut seen = 0;
+        self.for_each_while(|_| {
+            seen += 1;
+            seen <= n
+        });
+        seen > n
+    }
+
     /// Calls `f` on each entry, in order, until it returns `false`.
     pub(crate) fn for_each_while(&self, mut f: impl FnMut(&Entry) -> bool) {
         let mut entry = self.first;
