@@ -1012,6 +1012,28 @@ mod tests {
         Ok(engine()?.schedule_node_domain(probe_fn, data, NUMA_NO_NODE, domain, THIS))
     }
 
+    /// Schedules `n` gated probes in `domain` and waits (bounded, 8 s) until each has
+    /// started, all held at their gates; returns them and how many started.
+    fn schedule_gated_and_wait(domain: &Domain, n: usize) -> Result<(KVec<Arc<Probe>>, usize)> {
+        let mut probes = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            let p = Probe::new(true)?;
+            schedule_probe(&p, domain)?;
+            probes.push(p, GFP_KERNEL)?;
+        }
+        let mut waited = 0;
+        while probes.iter().any(|p| p.cookie.load(Ordering::Relaxed) == 0) && waited < 8_000 {
+            // SAFETY: the test thread may sleep.
+            unsafe { bindings::msleep(10) };
+            waited += 10;
+        }
+        let started = probes
+            .iter()
+            .filter(|p| p.cookie.load(Ordering::Relaxed) != 0)
+            .count();
+        Ok((probes, started))
+    }
+
     fn new_domain(registered: bool) -> Result<Pin<KBox<Domain>>> {
         KBox::pin_init(Domain::new_heap(registered), GFP_KERNEL)
     }
@@ -1162,23 +1184,7 @@ mod tests {
         let e = engine()?;
         let d = new_domain(false)?;
         let n = crate::running::SLOTS + 8;
-        let mut probes = KVec::with_capacity(n, GFP_KERNEL)?;
-        for _ in 0..n {
-            let p = Probe::new(true)?;
-            schedule_probe(&p, &d)?;
-            probes.push(p, GFP_KERNEL)?;
-        }
-        // Wait (bounded) until every entry has looked itself up while all are running.
-        let mut waited = 0;
-        while probes.iter().any(|p| p.cookie.load(Ordering::Relaxed) == 0) && waited < 8_000 {
-            // SAFETY: the test thread may sleep.
-            unsafe { bindings::msleep(10) };
-            waited += 10;
-        }
-        let started = probes
-            .iter()
-            .filter(|p| p.cookie.load(Ordering::Relaxed) != 0)
-            .count();
+        let (probes, started) = schedule_gated_and_wait(&d, n)?;
         for p in probes.iter() {
             p.open();
         }
@@ -1198,32 +1204,17 @@ mod tests {
     }
 
     /// A burst of entries that sleep (as the PM core's 48 leaf suspend callbacks, or
-    /// NVMe's 64 namespace scans): the helper that finds no entry of its queue returned
-    /// since it was asked for starts two, so the burst gets its runners in doublings
-    /// rather than one wake-up after another, and all of it runs at once.
+    /// NVMe's 64 namespace scans): a helper that finds the runner that asked for it
+    /// asleep in its entry, no entry returned since, starts two, so the burst gets its
+    /// runners in doublings rather than one wake-up after another, and all of it runs
+    /// at once.
     #[test]
     fn a_burst_of_sleeping_entries_doubles_its_runners() -> Result {
         let e = engine()?;
         let d = new_domain(false)?;
         let n = 32;
         let doublings = e.queues.doublings();
-        let mut probes = KVec::with_capacity(n, GFP_KERNEL)?;
-        for _ in 0..n {
-            let p = Probe::new(true)?;
-            schedule_probe(&p, &d)?;
-            probes.push(p, GFP_KERNEL)?;
-        }
-        // Wait (bounded) until every entry runs, all of them held at their gates.
-        let mut waited = 0;
-        while probes.iter().any(|p| p.cookie.load(Ordering::Relaxed) == 0) && waited < 8_000 {
-            // SAFETY: the test thread may sleep.
-            unsafe { bindings::msleep(10) };
-            waited += 10;
-        }
-        let started = probes
-            .iter()
-            .filter(|p| p.cookie.load(Ordering::Relaxed) != 0)
-            .count();
+        let (probes, started) = schedule_gated_and_wait(&d, n)?;
         let doubled = e.queues.doublings() - doublings;
         for p in probes.iter() {
             p.open();
