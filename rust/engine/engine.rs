@@ -1204,10 +1204,9 @@ mod tests {
     }
 
     /// A burst of entries that sleep (as the PM core's 48 leaf suspend callbacks, or
-    /// NVMe's 64 namespace scans): a helper that finds the runner that asked for it
-    /// asleep in its entry, no entry returned since, starts two, so the burst gets its
-    /// runners in doublings rather than one wake-up after another, and all of it runs
-    /// at once.
+    /// NVMe's 64 namespace scans): a helper that finds no entry of its queue returned
+    /// since it was asked for starts two, so the burst gets its runners in doublings
+    /// rather than one wake-up after another, and all of it runs at once.
     #[test]
     fn a_burst_of_sleeping_entries_doubles_its_runners() -> Result {
         let e = engine()?;

@@ -122,21 +122,6 @@ bool rasync_helper_node_has_possible_cpus(int node)
 	return ret;
 }
 
-/* The running task, for runner.rs (a runner notes who asked for a helper). */
-void *rasync_helper_current(void)
-{
-	return current;
-}
-
-/*
- * Whether @task has gone to sleep (its state is not TASK_RUNNING): a runner's entry
- * waits for I/O, a timer or a lock. The caller guarantees that @task lives.
- */
-bool rasync_helper_task_sleeps(const void *task)
-{
-	return READ_ONCE(((const struct task_struct *)task)->__state) != TASK_RUNNING;
-}
-
 #ifdef CONFIG_KUNIT
 /*
  * For the engine tests' bounded synchronize: start @fn(@data) in a kthread and keep a

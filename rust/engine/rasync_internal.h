@@ -36,8 +36,6 @@ void rasync_helper_local_irq_restore(unsigned long flags);
 bool rasync_helper_irqs_disabled(void);
 void rasync_helper_complete_on_current_cpu(struct completion *x);
 void rasync_helper_yield_to_wakee(void);
-void *rasync_helper_current(void);
-bool rasync_helper_task_sleeps(const void *task);
 
 /* entry_cache.c */
 int rasync_entry_cache_create(size_t size, size_t align);

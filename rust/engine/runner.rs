@@ -19,14 +19,12 @@
 //! - a runner that takes an entry while others are still queued starts another runner
 //!   first if it was the only one searching, so an entry that sleeps never holds up the
 //!   ones behind it;
-//! - a helper that starts to find the runner that asked for it asleep in its entry, no
-//!   entry of the queue returned since (a burst of probes or suspend callbacks waiting
-//!   for I/O or timers), starts two, as long as there are queued entries for them, so
-//!   such a burst has runners after log2(n) wake-ups rather than n, near kernel/async.c,
-//!   which wakes an idle worker for each item. Short entries return, or at least keep
-//!   their runner running, while the helper wakes up, so their bursts are not charged
-//!   for wake-ups they do not need (judged by time alone, by "no entry returned", a
-//!   runner whose vCPU QEMU had not run yet looked stalled: W1 cost 9 % more);
+//! - a helper that starts to find no entry of its queue returned since it was asked for
+//!   (the running ones sleep: a burst of probes or suspend callbacks waiting for I/O or
+//!   timers) starts two, as long as there are queued entries for them, so such a burst
+//!   has runners after log2(n) wake-ups rather than n, near kernel/async.c, which wakes
+//!   an idle worker for each item. Short entries return while the helper wakes up, so
+//!   their bursts are not charged for wake-ups they do not need;
 //! - a runner stops only when it finds the queue empty, in the same critical section.
 //!
 //! A runner completes the waiters that its entry unblocked once it has popped its next
@@ -63,9 +61,7 @@
 //! - `searching` is the number of runners queued or running that will pop again before
 //!   stopping, including a helper that its runner is still allocating; it is at least 1
 //!   whenever the list is non-empty.
-//! - `returned` counts the entries whose runner came back to the queue after them; while
-//!   it has not moved since a helper was asked for, the runner that asked (`asker`) is
-//!   still in the entry it popped then, so its task lives.
+//! - `returned` counts the entries whose runner came back to the queue after them.
 //! - `idle` is a list, through `Runner::next`, of runners owned by the queue (from
 //!   `KBox::into_raw`) that are neither queued nor running.
 //!
@@ -105,8 +101,7 @@ use kernel::{
 ///
 /// `queue` outlives the runner; `next` is used only while the runner is idle;
 /// `asked_at` is the queue's `returned` count when the runner was last started as a
-/// helper, [`NOT_A_HELPER`] when it was started by a push; `asker` is then the task of
-/// the runner that asked for it.
+/// helper, [`NOT_A_HELPER`] when it was started by a push.
 #[pin_data]
 pub(crate) struct Runner {
     #[pin]
@@ -114,7 +109,6 @@ pub(crate) struct Runner {
     queue: *const Queue,
     next: *mut Runner,
     asked_at: u64,
-    asker: *const c_void,
 }
 
 /// `Runner::asked_at` of a runner a push started (`returned` never gets that far).
@@ -128,29 +122,21 @@ impl_has_work! {
 }
 
 impl Runner {
-    fn new(queue: &Queue, asked_at: u64, asker: *const c_void) -> impl PinInit<Self> {
+    fn new(queue: &Queue, asked_at: u64) -> impl PinInit<Self> {
         let queue = core::ptr::from_ref(queue);
         pin_init!(Self {
             work <- new_work!("rasync::Runner::work"),
             queue,
             next: null_mut(),
             asked_at,
-            asker,
         })
     }
 
-    /// Records how the runner is started next (see `asked_at` and `asker`).
-    fn set_asked(this: &mut Pin<KBox<Runner>>, asked_at: u64, asker: *const c_void) {
-        // SAFETY: neither field is structurally pinned; nothing is moved.
-        let this = unsafe { this.as_mut().get_unchecked_mut() };
-        this.asked_at = asked_at;
-        this.asker = asker;
+    /// Records how the runner is started next (see `asked_at`).
+    fn set_asked_at(this: &mut Pin<KBox<Runner>>, asked_at: u64) {
+        // SAFETY: `asked_at` is not structurally pinned; nothing is moved.
+        unsafe { this.as_mut().get_unchecked_mut().asked_at = asked_at };
     }
-}
-
-extern "C" {
-    fn rasync_helper_current() -> *mut c_void;
-    fn rasync_helper_task_sleeps(task: *const c_void) -> bool;
 }
 
 impl WorkItem for Runner {
@@ -202,14 +188,12 @@ impl State {
     fn take_runner(&mut self, queue: &Queue) -> Option<Pin<KBox<Runner>>> {
         let runner = match self.take_idle() {
             Some(mut runner) => {
-                Runner::set_asked(&mut runner, NOT_A_HELPER, core::ptr::null());
+                Runner::set_asked_at(&mut runner, NOT_A_HELPER);
                 runner
             }
-            None => KBox::pin_init(
-                Runner::new(queue, NOT_A_HELPER, core::ptr::null()),
-                GFP_ATOMIC | __GFP_NOWARN,
-            )
-            .ok()?,
+            None => {
+                KBox::pin_init(Runner::new(queue, NOT_A_HELPER), GFP_ATOMIC | __GFP_NOWARN).ok()?
+            }
         };
         self.searching += 1;
         Some(runner)
@@ -285,12 +269,11 @@ impl Queue {
     /// entries behind the one this runner is about to run must not wait for it. Tries
     /// again until the allocation succeeds (it fails only under fault injection or
     /// extreme memory pressure), as a runner has no caller to fall back to.
-    fn new_runner(&self, asked_at: u64, asker: *const c_void) -> Pin<KBox<Runner>> {
+    fn new_runner(&self, asked_at: u64) -> Pin<KBox<Runner>> {
         loop {
-            if let Ok(runner) = KBox::pin_init(
-                Runner::new(self, asked_at, asker),
-                GFP_KERNEL | __GFP_NOWARN,
-            ) {
+            if let Ok(runner) =
+                KBox::pin_init(Runner::new(self, asked_at), GFP_KERNEL | __GFP_NOWARN)
+            {
                 return runner;
             }
             // SAFETY: a runner runs in process context, where it may sleep.
@@ -298,15 +281,15 @@ impl Queue {
         }
     }
 
-    /// Starts `helper`, asked for at `asked_at` (the queue's `returned`) by `asker`.
-    fn start_helper(&self, helper: Helper, asked_at: u64, asker: *const c_void) {
+    /// Starts `helper`, asked for at `asked_at` (the queue's `returned`).
+    fn start_helper(&self, helper: Helper, asked_at: u64) {
         match helper {
             Helper::None => {}
             Helper::Idle(mut idle) => {
-                Runner::set_asked(&mut idle, asked_at, asker);
+                Runner::set_asked_at(&mut idle, asked_at);
                 self.start(idle);
             }
-            Helper::Allocate => self.start(self.new_runner(asked_at, asker)),
+            Helper::Allocate => self.start(self.new_runner(asked_at)),
         }
     }
 
@@ -332,7 +315,7 @@ impl Queue {
 
     /// The body of a runner: pops and runs entries until the queue is empty.
     fn run(&self, runner: Pin<KBox<Runner>>) {
-        let (asked_at, asker) = (runner.asked_at, runner.asker);
+        let asked_at = runner.asked_at;
         let mut runner = Some(runner);
         // The queue's `returned` when this runner last asked for helpers.
         let mut asked = 0;
@@ -345,13 +328,9 @@ impl Queue {
         pin_init::stack_pin_init!(let woken = Woken::new());
         loop {
             let (entry, helper, second) = self.with_locked(|s| {
-                // Just started: is the runner that asked for it still in its entry, no
-                // entry of the queue returned since, and asleep there?
-                // SAFETY: with `returned` unmoved since, the asker has not come back from
-                // that entry (module invariants), so its task lives.
-                let stalled = counted
-                    && asked_at == s.returned
-                    && unsafe { rasync_helper_task_sleeps(asker) };
+                // Just started: has no entry of the queue returned since it was asked
+                // for (the runners in them sleep)?
+                let stalled = counted && asked_at == s.returned;
                 if counted {
                     s.searching -= 1;
                 } else {
@@ -390,10 +369,8 @@ impl Queue {
                 (Some(entry), helper, second)
             });
             if !matches!(helper, Helper::None) {
-                // SAFETY: `rasync_helper_current` has no preconditions.
-                let me = unsafe { rasync_helper_current() };
-                self.start_helper(helper, asked, me);
-                self.start_helper(second, asked, me);
+                self.start_helper(helper, asked);
+                self.start_helper(second, asked);
             }
             // Stopping, this CPU is about to go idle: the first waiter runs here, and
             // first, rather than on an idle CPU woken for it.
