@@ -56,6 +56,7 @@ static atomic_t resumed = ATOMIC_INIT(0);
  * longer (usleep_range()'s slack, so that timers coalesce) and, from 16 ms on (HZ=250),
  * msleep()s to the next tick, so every phase ended on a tick: 65.9 or 69.9 ms, whichever
  * tick the chain's last callback crossed, a 4 ms step of nothing the async engines do.
+ * min == max on purpose (checkpatch warns): no slack, no coalescing with other timers.
  */
 static void kbench_w9_sleep(unsigned int us)
 {
