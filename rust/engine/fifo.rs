@@ -109,14 +109,17 @@ impl EntryFifo {
         taken
     }
 
-    /// Returns whether more than `n` entries wait (walks at most `n + 1` of them).
-    pub(crate) fn has_more_than(&self, n: u32) -> bool {
+    /// Returns how many entries wait, counting no further than `limit` (walks at most
+    /// `limit` of them).
+    pub(crate) fn count_up_to(&self, limit: u32) -> u32 {
         let mut seen = 0;
-        self.for_each_while(|_| {
-            seen += 1;
-            seen <= n
-        });
-        seen > n
+        if limit > 0 {
+            self.for_each_while(|_| {
+                seen += 1;
+                seen < limit
+            });
+        }
+        seen
     }
 
     /// Calls `f` on each entry, in order, until it returns `false`.

@@ -7,8 +7,9 @@
 //! entry. rasync instead keeps one FIFO submission queue per node with online CPUs, plus
 //! one per node for "any CPU" entries scheduled from that node's CPUs, each drained by
 //! *runners*: work items on rasync's workqueues that run the queue's entries one after
-//! another until it is empty, as the 2009 async thread pool did. A burst of entries then costs one work item per runner, not one per
-//! entry, and an entry needs no `work_struct` (an 8-byte queue link instead).
+//! another until it is empty, as the 2009 async thread pool did. A burst of entries then
+//! costs one work item per runner, not one per entry, and an entry needs no
+//! `work_struct` (an 8-byte queue link instead).
 //!
 //! Runners scale themselves, so that entries which sleep, or wait for each other, all run
 //! at once as they would as separate work items:
@@ -344,11 +345,13 @@ impl Queue {
                     return (None, Helper::None, Helper::None);
                 };
                 s.started = s.started.wrapping_add(1);
-                // Stalled: helpers for as many queued entries as no runner searches for.
-                let grow = if stalled {
-                    s.entries.has_more_than(s.searching)
+                // Stalled: helpers for as many queued entries as no runner searches for,
+                // two at most (so the queue is counted no further than that).
+                let (grow, queued) = if stalled {
+                    let queued = s.entries.count_up_to(s.searching + 2);
+                    (queued > s.searching, queued)
                 } else {
-                    s.searching == 0 && !s.entries.is_empty()
+                    (s.searching == 0 && !s.entries.is_empty(), 0)
                 };
                 if !grow {
                     return (Some(entry), Helper::None, Helper::None);
@@ -359,7 +362,7 @@ impl Queue {
                 asked = s.returned;
                 let helper = Helper::take(s);
                 // Stalled: a second one too.
-                let second = if stalled && s.entries.has_more_than(s.searching) {
+                let second = if stalled && queued > s.searching {
                     s.searching += 1;
                     s.doublings = s.doublings.wrapping_add(1);
                     Helper::take(s)
@@ -483,20 +486,22 @@ impl Queues {
         }
     }
 
-    /// Returns how many entries the runners of all queues have started.
-    pub(crate) fn started(&self) -> u64 {
+    /// Returns the sum over all queues of the counter `count` reads.
+    fn sum(&self, count: impl Fn(&State) -> u64) -> u64 {
         self.queues
             .iter()
-            .map(|q| q.with_locked(|s| s.started))
+            .map(|q| q.with_locked(|s| count(s)))
             .sum()
+    }
+
+    /// Returns how many entries the runners of all queues have started.
+    pub(crate) fn started(&self) -> u64 {
+        self.sum(|s| s.started)
     }
 
     /// Returns how many helpers of all queues started two helpers (see the module doc).
     pub(crate) fn doublings(&self) -> u64 {
-        self.queues
-            .iter()
-            .map(|q| q.with_locked(|s| s.doublings))
-            .sum()
+        self.sum(|s| s.doublings)
     }
 
     /// Takes every queued entry of `domain` off the queues.
