@@ -1021,17 +1021,76 @@ mod tests {
             schedule_probe(&p, domain)?;
             probes.push(p, GFP_KERNEL)?;
         }
+        let started = wait_started(&probes);
+        Ok((probes, started))
+    }
+
+    /// Waits (bounded, 8 s) until each of `probes` has started; returns how many did.
+    fn wait_started(probes: &[Arc<Probe>]) -> usize {
         let mut waited = 0;
         while probes.iter().any(|p| p.cookie.load(Ordering::Relaxed) == 0) && waited < 8_000 {
             // SAFETY: the test thread may sleep.
             unsafe { bindings::msleep(10) };
             waited += 10;
         }
-        let started = probes
+        probes
             .iter()
             .filter(|p| p.cookie.load(Ordering::Relaxed) != 0)
-            .count();
-        Ok((probes, started))
+            .count()
+    }
+
+    extern "C" {
+        fn rasync_helper_stop_machine(
+            thread_fn: unsafe extern "C" fn(*mut c_void) -> kernel::ffi::c_int,
+            data: *mut c_void,
+        ) -> kernel::ffi::c_int;
+    }
+
+    /// Gated probes to schedule in one burst, and how many of them were queued.
+    struct Burst<'a> {
+        domain: &'a Domain,
+        probes: &'a [Arc<Probe>],
+        queued: usize,
+    }
+
+    /// Schedules a [`Burst`]'s probes (under `stop_machine()`, see [`schedule_burst`]).
+    ///
+    /// # Safety
+    ///
+    /// `data` must point to a [`Burst`] that nothing else accesses during the call.
+    unsafe extern "C" fn schedule_burst_fn(data: *mut c_void) -> kernel::ffi::c_int {
+        // SAFETY: by the function's safety requirements.
+        let burst = unsafe { &mut *data.cast::<Burst<'_>>() };
+        for p in burst.probes {
+            if schedule_probe(p, burst.domain).is_ok() && !p.ran_in_caller() {
+                burst.queued += 1;
+            }
+        }
+        0
+    }
+
+    /// Schedules `n` gated probes in `domain` while no other CPU runs (`stop_machine()`),
+    /// so that all of them are queued before the first runner starts, then waits as
+    /// [`schedule_gated_and_wait`] does; returns the probes, how many were queued and
+    /// how many started.
+    fn schedule_burst(domain: &Domain, n: usize) -> Result<(KVec<Arc<Probe>>, usize, usize)> {
+        let mut probes = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            probes.push(Probe::new(true)?, GFP_KERNEL)?;
+        }
+        let mut burst = Burst {
+            domain,
+            probes: &probes,
+            queued: 0,
+        };
+        // SAFETY: `burst` lives across the call, which is the only one to access it.
+        let ret = unsafe {
+            rasync_helper_stop_machine(schedule_burst_fn, core::ptr::from_mut(&mut burst).cast())
+        };
+        let queued = burst.queued;
+        let started = wait_started(&probes);
+        kernel::error::to_result(ret)?;
+        Ok((probes, queued, started))
     }
 
     fn new_domain(registered: bool) -> Result<Pin<KBox<Domain>>> {
@@ -1207,18 +1266,24 @@ mod tests {
     /// NVMe's 64 namespace scans): a helper that finds no entry of its queue returned
     /// since it was asked for starts two, so the burst gets its runners in doublings
     /// rather than one wake-up after another, and all of it runs at once.
+    ///
+    /// The burst is queued whole before its first runner starts (`stop_machine()`):
+    /// scheduled one by one, each entry could be taken before the next arrived, every
+    /// runner then started by a push and none of them a helper, and the test would
+    /// depend on how fast the other CPUs were.
     #[test]
     fn a_burst_of_sleeping_entries_doubles_its_runners() -> Result {
         let e = engine()?;
         let d = new_domain(false)?;
         let n = 32;
         let doublings = e.queues.doublings();
-        let (probes, started) = schedule_gated_and_wait(&d, n)?;
+        let (probes, queued, started) = schedule_burst(&d, n)?;
         let doubled = e.queues.doublings() - doublings;
         for p in probes.iter() {
             p.open();
         }
         sync_bounded(e, COOKIE_MAX, Some(&d))?;
+        assert_eq!(queued, n);
         assert_eq!(started, n);
         assert!(doubled >= 1);
         for p in probes.iter() {

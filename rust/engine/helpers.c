@@ -16,6 +16,7 @@
 #include <linux/kthread.h>
 #include <linux/sched/debug.h>
 #include <linux/sched/task.h>
+#include <linux/stop_machine.h>
 #include <linux/completion.h>
 #include <linux/swait.h>
 #include <linux/version.h>
@@ -202,6 +203,15 @@ void rasync_helper_local_irq_restore(unsigned long flags)
 bool rasync_helper_irqs_disabled(void)
 {
 	return irqs_disabled();
+}
+
+/*
+ * For the engine's runner tests: @fn(@data) on one CPU while every other online CPU
+ * spins with interrupts off (stop_machine()), so no runner can start before @fn returns.
+ */
+int rasync_helper_stop_machine(int (*fn)(void *), void *data)
+{
+	return stop_machine(fn, data, NULL);
 }
 #endif
 

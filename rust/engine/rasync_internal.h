@@ -31,6 +31,7 @@ bool rasync_helper_node_has_possible_cpus(int node);
 void *rasync_helper_kthread_run(int (*fn)(void *), void *data);
 void rasync_helper_task_put(void *task, bool show_stack);
 int rasync_helper_call_in_hardirq(void (*fn)(void *data), void *data);
+int rasync_helper_stop_machine(int (*fn)(void *), void *data);
 unsigned long rasync_helper_local_irq_save(void);
 void rasync_helper_local_irq_restore(unsigned long flags);
 bool rasync_helper_irqs_disabled(void);
