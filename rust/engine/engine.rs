@@ -801,7 +801,13 @@ mod tests {
     const THIS: Owner = null_mut();
 
     /// How long a gated entry waits for its gate before giving up, so no test can hang.
-    const GATE_TIMEOUT_MS: u32 = 10_000;
+    /// Counted from the entry's start: the first of a burst waits while the others
+    /// start (520 of them, each on a kworker the pool may have to create, on an emulated
+    /// guest), and longer than [`WAIT_STARTED_MS`], so it outlasts that wait.
+    const GATE_TIMEOUT_MS: u32 = 20_000;
+
+    /// How long [`wait_started`] waits for a burst's entries to start.
+    const WAIT_STARTED_MS: i64 = 15_000;
 
     /// What one entry observed; written in the entry, asserted in the test thread.
     #[pin_data]
@@ -1012,8 +1018,9 @@ mod tests {
         Ok(engine()?.schedule_node_domain(probe_fn, data, NUMA_NO_NODE, domain, THIS))
     }
 
-    /// Schedules `n` gated probes in `domain` and waits (bounded, 8 s) until each has
-    /// started, all held at their gates; returns them and how many started.
+    /// Schedules `n` gated probes in `domain` and waits (bounded, see [`wait_started`])
+    /// until each has started, all held at their gates; returns them and how many
+    /// started.
     fn schedule_gated_and_wait(domain: &Domain, n: usize) -> Result<(KVec<Arc<Probe>>, usize)> {
         let mut probes = KVec::with_capacity(n, GFP_KERNEL)?;
         for _ in 0..n {
@@ -1025,13 +1032,17 @@ mod tests {
         Ok((probes, started))
     }
 
-    /// Waits (bounded, 8 s) until each of `probes` has started; returns how many did.
+    /// Waits (at most [`WAIT_STARTED_MS`] of elapsed time) until each of `probes` has
+    /// started; returns how many did.
     fn wait_started(probes: &[Arc<Probe>]) -> usize {
-        let mut waited = 0;
-        while probes.iter().any(|p| p.cookie.load(Ordering::Relaxed) == 0) && waited < 8_000 {
+        // SAFETY: `ktime_get` has no preconditions.
+        let deadline = unsafe { bindings::ktime_get() } + WAIT_STARTED_MS * 1_000_000;
+        while probes.iter().any(|p| p.cookie.load(Ordering::Relaxed) == 0)
+            // SAFETY: as above.
+            && unsafe { bindings::ktime_get() } < deadline
+        {
             // SAFETY: the test thread may sleep.
             unsafe { bindings::msleep(10) };
-            waited += 10;
         }
         probes
             .iter()
