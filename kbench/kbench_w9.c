@@ -14,7 +14,12 @@
  *
  * The longest chain of callbacks from a leaf to the root (suspend) or from the root to
  * a leaf (resume) is the least either phase can take: the module prints it at load.
- * At unload it prints how many callbacks ran (64 of each, or the run does not count).
+ * At unload it prints how many callbacks ran (64 of each, or the run does not count),
+ * and, for the last suspend, when each callback of the longest chain started and
+ * returned, from the first callback's start (local_clock() at each callback's start and
+ * return, the kernel log's clock: nothing is printed during a phase), and when the first
+ * callback started and the last returned on that clock: where a phase's time above the
+ * chain goes.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -22,6 +27,7 @@
 #include <linux/atomic.h>
 #include <linux/delay.h>
 #include <linux/err.h>
+#include <linux/sched/clock.h>
 #include <linux/minmax.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
@@ -43,6 +49,7 @@ module_param(max_us, uint, 0444);
 MODULE_PARM_DESC(max_us, "Longest callback, in us (default 20000)");
 
 struct kbench_w9_delays {
+	unsigned int id;
 	unsigned int suspend_us;
 	unsigned int resume_us;
 };
@@ -50,6 +57,12 @@ struct kbench_w9_delays {
 static struct platform_device *devs[KBENCH_W9_DEVICES];
 static atomic_t suspended = ATOMIC_INIT(0);
 static atomic_t resumed = ATOMIC_INIT(0);
+/* The last suspend: each callback's start and return (ns), and its rank among starts. */
+static u64 suspend_start[KBENCH_W9_DEVICES], suspend_end[KBENCH_W9_DEVICES];
+static int suspend_rank[KBENCH_W9_DEVICES];
+static atomic_t suspend_started = ATOMIC_INIT(0);
+/* The longest suspend chain, leaf first (kbench_w9_init()). */
+static int chain[4], chain_len;
 
 /*
  * kbench_w9_sleep - sleep exactly @us on an hrtimer. Not fsleep(): it sleeps up to 25 %
@@ -67,7 +80,10 @@ static int kbench_w9_suspend(struct device *dev)
 {
 	const struct kbench_w9_delays *d = dev_get_platdata(dev);
 
+	suspend_start[d->id] = local_clock();
+	suspend_rank[d->id] = atomic_inc_return(&suspend_started) % KBENCH_W9_DEVICES;
 	kbench_w9_sleep(d->suspend_us);
+	suspend_end[d->id] = local_clock();
 	atomic_inc(&suspended);
 	return 0;
 }
@@ -144,6 +160,7 @@ static int __init kbench_w9_init(void)
 			.size_data = sizeof(delays),
 		};
 
+		delays.id = i;
 		delays.suspend_us = min_us + prandom_u32_state(&rnd) % (max_us - min_us + 1);
 		delays.resume_us = min_us + prandom_u32_state(&rnd) % (max_us - min_us + 1);
 		p = kbench_w9_parent(i);
@@ -152,6 +169,8 @@ static int __init kbench_w9_init(void)
 		/* A chain runs from a leaf to the root on suspend, the other way on resume. */
 		path_suspend[i] = delays.suspend_us + (p >= 0 ? path_suspend[p] : 0);
 		path_resume[i] = delays.resume_us + (p >= 0 ? path_resume[p] : 0);
+		if (path_suspend[i] > chain_suspend)
+			chain[0] = i;
 		chain_suspend = max(chain_suspend, path_suspend[i]);
 		chain_resume = max(chain_resume, path_resume[i]);
 		devs[i] = platform_device_register_full(&info);
@@ -162,11 +181,42 @@ static int __init kbench_w9_init(void)
 			return ret;
 		}
 	}
+	for (chain_len = 1; (p = kbench_w9_parent(chain[chain_len - 1])) >= 0; chain_len++)
+		chain[chain_len] = p;
 	pr_info("%d devices, levels 1/3/12/48, callbacks %u..%u us (seed %u), longest chain: suspend %u us, resume %u us\n",
 		KBENCH_W9_DEVICES, min_us, max_us, seed, chain_suspend, chain_resume);
 	return 0;
 }
 module_init(kbench_w9_init);
+
+/*
+ * The last suspend's longest chain, from its first callback's start: "<device>#<rank>
+ * <start>-<return> us" per callback, leaf first (rank 1: the first callback to start),
+ * then when the last leaf started.
+ */
+static void kbench_w9_print_chain(void)
+{
+	u64 first = U64_MAX, last = 0, last_leaf = 0;
+	char buf[160];
+	int i, len = 0;
+
+	for (i = 0; i < KBENCH_W9_DEVICES; i++) {
+		first = min(first, suspend_start[i]);
+		last = max(last, suspend_end[i]);
+		if (i >= 16)
+			last_leaf = max(last_leaf, suspend_start[i]);
+	}
+	for (i = 0; i < chain_len; i++) {
+		int d = chain[i];
+
+		len += scnprintf(buf + len, sizeof(buf) - len, " %d#%d %llu-%llu", d,
+				 suspend_rank[d] ? suspend_rank[d] : KBENCH_W9_DEVICES,
+				 div_u64(suspend_start[d] - first, NSEC_PER_USEC),
+				 div_u64(suspend_end[d] - first, NSEC_PER_USEC));
+	}
+	pr_info("last suspend, longest chain (device#start rank start-return us):%s; last leaf started at %llu us; first callback started at %llu ns, last returned at %llu ns (local_clock)\n",
+		buf, div_u64(last_leaf - first, NSEC_PER_USEC), first, last);
+}
 
 static void __exit kbench_w9_exit(void)
 {
@@ -174,6 +224,7 @@ static void __exit kbench_w9_exit(void)
 	platform_driver_unregister(&kbench_w9_driver);
 	pr_info("callbacks run: %d suspend, %d resume\n",
 		atomic_read(&suspended), atomic_read(&resumed));
+	kbench_w9_print_chain();
 }
 module_exit(kbench_w9_exit);
 
