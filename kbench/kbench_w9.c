@@ -27,14 +27,17 @@
 #include <linux/atomic.h>
 #include <linux/delay.h>
 #include <linux/err.h>
-#include <linux/sched/clock.h>
 #include <linux/minmax.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/pm.h>
 #include <linux/prandom.h>
+#include <linux/sched/clock.h>
 
 #define KBENCH_W9_DEVICES	64
+/* Levels of 1, 3, 12 and 48 devices: the leaves are 16..63. */
+#define KBENCH_W9_LEVELS	4
+#define KBENCH_W9_FIRST_LEAF	16
 
 static unsigned int seed = 1;
 module_param(seed, uint, 0444);
@@ -62,7 +65,7 @@ static u64 suspend_start[KBENCH_W9_DEVICES], suspend_end[KBENCH_W9_DEVICES];
 static int suspend_rank[KBENCH_W9_DEVICES];
 static atomic_t suspend_started = ATOMIC_INIT(0);
 /* The longest suspend chain, leaf first (kbench_w9_init()). */
-static int chain[4], chain_len;
+static int chain[KBENCH_W9_LEVELS], chain_len;
 
 /*
  * kbench_w9_sleep - sleep exactly @us on an hrtimer. Not fsleep(): it sleeps up to 25 %
@@ -124,7 +127,7 @@ static int kbench_w9_parent(int i)
 		return 0;
 	if (i <= 15)
 		return 1 + (i - 4) / 4;
-	return 4 + (i - 16) / 4;
+	return 4 + (i - KBENCH_W9_FIRST_LEAF) / 4;
 }
 
 static void kbench_w9_remove_devices(void)
@@ -203,7 +206,7 @@ static void kbench_w9_print_chain(void)
 	for (i = 0; i < KBENCH_W9_DEVICES; i++) {
 		first = min(first, suspend_start[i]);
 		last = max(last, suspend_end[i]);
-		if (i >= 16)
+		if (i >= KBENCH_W9_FIRST_LEAF)
 			last_leaf = max(last_leaf, suspend_start[i]);
 	}
 	for (i = 0; i < chain_len; i++) {
