@@ -43,7 +43,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 RUSTFMT_CONFIG = $(firstword $(wildcard $(KDIR)/source/.rustfmt.toml $(KDIR)/.rustfmt.toml))
 RS_FILES = $(shell find $(CURDIR)/rust $(CURDIR)/include $(CURDIR)/kunit $(CURDIR)/samples $(CURDIR)/lifecycle -name '*.rs')
 
-.PHONY: all modules install check-install setup kernel kernel-bench kernel-intree kernel-bench-intree intree-series intree-modules check-intree check-intree-c run check bench bench-kernel torture rustfmt rustfmtcheck clippy rust-analyzer clean help
+.PHONY: all modules install check-install setup kernel kernel-bench kernel-intree kernel-bench-intree intree-series intree-modules check-intree check-intree-c run check bench bench-kernel bench-kernel-trace-w9 torture rustfmt rustfmtcheck clippy rust-analyzer clean help
 
 all: modules
 
@@ -70,6 +70,8 @@ help:
 	@echo '  bench-kernel      - the kernel'"'"'s own async users (W6-W9: boot, disks, module loading,'
 	@echo '                      suspend/resume): BOOTS boots of the bench kernel and of the'
 	@echo '                      bench-intree one under -icount; BENCHMARKS.md section, bench/kernel-*.png'
+	@echo '  bench-kernel-trace-w9 - diagnose W9: TRACE_BOOTS boots of each bench kernel, each tracing'
+	@echo '                      one more suspend; prints its critical path and worker wake-ups'
 	@echo '  torture           - the torture run for DURATION seconds (default 600) and 50 load/unload cycles'
 	@echo '  rustfmt           - reformat the Rust sources'
 	@echo '  rustfmtcheck      - check the Rust sources are formatted'
@@ -82,6 +84,7 @@ help:
 	@echo '                       with KDIR= set, make bench uses it too)'
 	@echo '  BENCH_CLOCK=icount|wall  make bench: instruction-counted guest time (default) or wall'
 	@echo '  BOOTS=n              make bench-kernel: boots per kernel (default 7)'
+	@echo '  TRACE_BOOTS=n        make bench-kernel-trace-w9: boots per kernel (default 2)'
 	@echo '  BENCH_ASYNC_KDIR=dir, BENCH_INTREE_KDIR=dir  make bench-kernel: the two kernels'
 	@echo '  LLVM=-19             as passed to the kernel build (LLVM=1 for an unsuffixed toolchain)'
 	@echo '  RASYNC_CACHE=dir     where the guest kernel is cached (default ~/.cache/rasync)'
@@ -190,6 +193,12 @@ BOOTS ?= 7
 bench-kernel: setup
 	@$(CURDIR)/scripts/kbench --async $(BENCH_ASYNC_KDIR) --rasync $(BENCH_INTREE_KDIR) \
 		--boots $(BOOTS)
+
+# W9 diagnosed: a traced suspend per boot (scripts/kbench --trace-w9, scripts/kbench-w9-trace).
+TRACE_BOOTS ?= 2
+bench-kernel-trace-w9: setup
+	@$(CURDIR)/scripts/kbench --async $(BENCH_ASYNC_KDIR) --rasync $(BENCH_INTREE_KDIR) \
+		--boots $(TRACE_BOOTS) --trace-w9
 
 # The bench modules are built from a copy of the sources (build/bench-src; Kbuild's MO=
 # needs a clean source tree), so the test modules built here stay current.
