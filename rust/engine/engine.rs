@@ -783,7 +783,10 @@ mod tests {
     use super::*;
     use crate::{numa::NUMA_NO_NODE, wait::Completion};
     use core::sync::atomic::AtomicBool;
-    use kernel::sync::Arc;
+    use kernel::{
+        sync::Arc,
+        time::{Delta, Instant, Monotonic},
+    };
 
     extern "C" {
         fn rasync_param_set_max_work(value: u32);
@@ -1035,11 +1038,9 @@ mod tests {
     /// Waits (at most [`WAIT_STARTED_MS`] of elapsed time) until each of `probes` has
     /// started; returns how many did.
     fn wait_started(probes: &[Arc<Probe>]) -> usize {
-        // SAFETY: `ktime_get` has no preconditions.
-        let deadline = unsafe { bindings::ktime_get() } + WAIT_STARTED_MS * 1_000_000;
+        let start = Instant::<Monotonic>::now();
         while probes.iter().any(|p| p.cookie.load(Ordering::Relaxed) == 0)
-            // SAFETY: as above.
-            && unsafe { bindings::ktime_get() } < deadline
+            && start.elapsed() < Delta::from_millis(WAIT_STARTED_MS)
         {
             // SAFETY: the test thread may sleep.
             unsafe { bindings::msleep(10) };
