@@ -68,8 +68,9 @@ help:
 	@echo '  bench             - on the bench kernel under QEMU -icount: rasync against the kernel'"'"'s'
 	@echo '                      async_schedule() (W1-W5), writes BENCHMARKS.md and bench/ratios.png'
 	@echo '  bench-kernel      - the kernel'"'"'s own async users (W6-W9: boot, disks, module loading,'
-	@echo '                      suspend/resume): BOOTS boots of the bench kernel and of the'
-	@echo '                      bench-intree one under -icount; BENCHMARKS.md section, bench/kernel-*.png'
+	@echo '                      suspend/resume): BOOTS rounds of the bench kernel and of the'
+	@echo '                      bench-intree one under -icount, each a W6 boot and a W7-W9 boot;'
+	@echo '                      BENCHMARKS.md section, bench/kernel-*.png'
 	@echo '  bench-kernel-trace-w9 - diagnose W9: TRACE_BOOTS boots of each bench kernel, each tracing'
 	@echo '                      one more suspend; prints its critical path and worker wake-ups'
 	@echo '  torture           - the torture run for DURATION seconds (default 600) and 50 load/unload cycles'
@@ -83,7 +84,7 @@ help:
 	@echo '  KDIR=/path/to/build  your own Rust-enabled kernel build (default: cached guest kernel;'
 	@echo '                       with KDIR= set, make bench uses it too)'
 	@echo '  BENCH_CLOCK=icount|wall  make bench: instruction-counted guest time (default) or wall'
-	@echo '  BOOTS=n              make bench-kernel: boots per kernel (default 7)'
+	@echo '  BOOTS=n              make bench-kernel: rounds, a W6 and a W7-W9 boot of each kernel (default 7)'
 	@echo '  TRACE_BOOTS=n        make bench-kernel-trace-w9: boots per kernel (default 2)'
 	@echo '  BENCH_ASYNC_KDIR=dir, BENCH_INTREE_KDIR=dir  make bench-kernel: the two kernels'
 	@echo '  LLVM=-19             as passed to the kernel build (LLVM=1 for an unsuffixed toolchain)'
@@ -188,7 +189,7 @@ check-intree-c: setup
 		echo "negative control FAILED: the intree suite passed with kernel/async.c serving"; exit 1; \
 	else echo "negative control OK: the intree suite failed with kernel/async.c serving"; fi
 
-# W6-W9: the kernel's own async users, BOOTS boots of each bench kernel (scripts/kbench).
+# W6-W9: the kernel's own async users, BOOTS rounds of boots of each bench kernel (scripts/kbench).
 BOOTS ?= 7
 bench-kernel: setup
 	@$(CURDIR)/scripts/kbench --async $(BENCH_ASYNC_KDIR) --rasync $(BENCH_INTREE_KDIR) \

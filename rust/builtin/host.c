@@ -7,7 +7,8 @@
  *    is also on with the kernel's own initcall_debug;
  *  - the workqueues' attributes, with apply_workqueue_attrs() (there is no sysfs yet
  *    at async_init() time) and a min_active raised to WQ_DFL_ACTIVE, as async.c does;
- *    they appear in sysfs at late_initcall;
+ *    "rasync" keeps the default affinity scope, as "async"; they appear in sysfs at
+ *    late_initcall;
  *  - a module notifier for what the loader's own waits (async_synchronize_module())
  *    do not cover: a module's owner record when it comes, its init-memory domains
  *    leaving debugfs's list when it was loaded with async_probe (no wait then), and
@@ -35,38 +36,47 @@ unsigned int rasync_host_wq_flags(void)
 	return 0;
 }
 
-/* Applies one pod for all CPUs (@node NUMA_NO_NODE) or @node's possible CPUs. */
-static int rasync_wq_apply(struct workqueue_struct *wq, int node)
+/* Raises @wq's min_active and lists it for sysfs. */
+static void rasync_wq_finish(struct workqueue_struct *wq)
+{
+	/* As async_init() does for "async": interdependent entries must not stall. */
+	workqueue_set_min_active(wq, WQ_DFL_ACTIVE);
+	if (rasync_nr_wqs < ARRAY_SIZE(rasync_wqs))
+		rasync_wqs[rasync_nr_wqs++] = wq;
+}
+
+/*
+ * "rasync", for entries with no node: shaped as async.c's "async", the system's default
+ * affinity scope and min_active raised to WQ_DFL_ACTIVE. Its pools are then the
+ * per-pod pools that "async" and system_unbound_wq share, so a runner starts on an idle
+ * worker of the scheduling CPU's pod, as async.c's work items do (with one pod for all
+ * CPUs, a pool of rasync's own, W9's third suspend callback started 0.2-0.4 ms late in
+ * 5 boots of 7), and min_active gives every node 1024 entries at once, whatever its
+ * share of the CPUs. rasync.ko cannot raise min_active and takes one pod for all CPUs
+ * instead (module/wq_sysfs.c).
+ */
+int rasync_host_wq_system_wide(struct workqueue_struct *wq, const char *name)
+{
+	rasync_wq_finish(wq);
+	return 0;
+}
+
+/* "rasync_node<N>": restricted to @node's possible CPUs. */
+int rasync_host_wq_node(struct workqueue_struct *wq, const char *name, int node)
 {
 	struct workqueue_attrs *attrs = alloc_workqueue_attrs();
 	int ret = -ENODEV;
 
 	if (!attrs)
 		return -ENOMEM;
-	if (node == NUMA_NO_NODE)
-		attrs->affn_scope = WQ_AFFN_SYSTEM;
-	else if (!rasync_helper_node_possible_cpus(node, attrs->cpumask))
+	if (!rasync_helper_node_possible_cpus(node, attrs->cpumask))
 		goto out;
 	ret = apply_workqueue_attrs(wq, attrs);
-	if (ret)
-		goto out;
-	/* As async_init() does for "async": interdependent entries must not stall. */
-	workqueue_set_min_active(wq, WQ_DFL_ACTIVE);
-	if (rasync_nr_wqs < ARRAY_SIZE(rasync_wqs))
-		rasync_wqs[rasync_nr_wqs++] = wq;
+	if (!ret)
+		rasync_wq_finish(wq);
 out:
 	free_workqueue_attrs(attrs);
 	return ret;
-}
-
-int rasync_host_wq_system_wide(struct workqueue_struct *wq, const char *name)
-{
-	return rasync_wq_apply(wq, NUMA_NO_NODE);
-}
-
-int rasync_host_wq_node(struct workqueue_struct *wq, const char *name, int node)
-{
-	return rasync_wq_apply(wq, node);
 }
 
 static int rasync_module_notify(struct notifier_block *nb, unsigned long action, void *data)

@@ -44,9 +44,12 @@
 //! The host sets the attributes: `apply_workqueue_attrs()` is not exported to modules,
 //! so `rasync.ko` writes each queue's own sysfs files (`WQ_SYSFS`), under
 //! `/sys/devices/virtual/workqueue/<name>/`; built into vmlinux, the engine applies them
-//! directly, and raises `min_active` to `WQ_DFL_ACTIVE` as `kernel/async.c` does. If
-//! that fails, rasync warns: `rasync` then keeps the system's scope, and a node whose
-//! queue cannot be restricted has its entries run on `rasync`.
+//! directly, and raises `min_active` to `WQ_DFL_ACTIVE` as `kernel/async.c` does; with
+//! that (1024 per node, whatever its share of the CPUs) the built-in `rasync` keeps the
+//! system's default affinity scope, as `async`, and its runners start in the queuing
+//! CPU's pod. If the module's sysfs writes fail, rasync warns: `rasync` then keeps the
+//! system's scope, and a node whose queue cannot be restricted has its entries run on
+//! `rasync`.
 //!
 //! A node whose CPUs are all offline gets `min_active` (8) on its queue; rasync sends its
 //! entries to `rasync` meanwhile ([`crate::numa::node_has_cpus`]).
